@@ -1,0 +1,1 @@
+"""The ``ncaa-eval`` command line: thin Click commands over the library."""

@@ -1,0 +1,26 @@
+"""Options shared by several commands, so that each is spelled and documented once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data"),
+    envvar="NCAA_EVAL_DATA_DIR",
+    show_default=True,
+    show_envvar=True,
+    help="Folder holding the imported data store.",
+)
+
+league_option = click.option(
+    "--league",
+    type=click.Choice(["M", "W"], case_sensitive=False),
+    default="M",
+    show_default=True,
+    callback=lambda _ctx, _param, value: value.upper() if value else value,
+    help="M for men, W for women.",
+)

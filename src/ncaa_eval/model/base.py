@@ -1,0 +1,158 @@
+"""The model contract every forecaster follows, built-in or plugin.
+
+A model predicts ``P(team A wins)`` for each row of a matchup frame, team A being the lower
+TeamID. Two kinds exist:
+
+* :class:`Model` (stateless): learns from a feature matrix. ``fit(X, y)`` sees only the feature
+  columns the feature server produced; ``predict_proba(X)`` returns one probability per row.
+* :class:`StatefulModel`: walks games in time order (Elo). ``X`` holds the game metadata columns
+  (:data:`GAME_COLUMNS`); ``update`` predicts each game from the state before it, then learns from
+  it; ``predict_proba`` predicts from the current state and learns nothing.
+
+Configs are frozen Pydantic models with ``extra="forbid"``; every field has a default, a constraint
+and a description, so ``ncaa-eval models`` can list them and ``--config`` can validate overrides.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from ncaa_eval.errors import NotFittedError
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Columns a stateful model receives, one row per game, team A the lower TeamID. Scores are NaN for
+#: games not yet played; ``team_a_loc`` is ``H``/``A``/``N`` from team A's side.
+GAME_COLUMNS: tuple[str, ...] = (
+    "game_id",
+    "season",
+    "day_num",
+    "team_a_id",
+    "team_b_id",
+    "team_a_score",
+    "team_b_score",
+    "team_a_loc",
+    "num_ot",
+    "is_tournament",
+    "team_a_conf",
+    "team_b_conf",
+)
+
+CONFIG_FILE = "config.json"
+STATE_FILE = "model.json"
+
+
+class ModelConfig(BaseModel):
+    """Base class of every model's hyperparameters: frozen, strict about unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Model(ABC):
+    """A stateless forecaster learning ``P(team A wins)`` from a feature matrix.
+
+    Subclasses set ``config_class``, store the config in ``__init__`` and keep learned state in
+    attributes ending in ``_`` (scikit-learn's convention).
+    """
+
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    #: True for models that walk games in time order and need :data:`GAME_COLUMNS`.
+    stateful: ClassVar[bool] = False
+    #: The registry name; set by :func:`ncaa_eval.model.registry.register_model`.
+    name: ClassVar[str] = ""
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        if config is None:
+            config = self.config_class()
+        if not isinstance(config, self.config_class):
+            raise TypeError(
+                f"{type(self).__name__} takes a {self.config_class.__name__}, "
+                f"got {type(config).__name__}."
+            )
+        self.config = config
+
+    def get_config(self) -> ModelConfig:
+        """Return the full, resolved configuration."""
+        return self.config
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any] | None = None) -> Self:
+        """Build the model from a plain mapping of hyperparameters, validated by its config."""
+        return cls(cls.config_class.model_validate(params or {}))
+
+    @abstractmethod
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike) -> Self:
+        """Learn from rows ``X`` with labels ``y`` (1 when team A won)."""
+
+    @abstractmethod
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """Return ``P(team A wins)`` for each row of ``X``, in ``[0, 1]``."""
+
+    @property
+    @abstractmethod
+    def is_fitted(self) -> bool:
+        """Whether :meth:`fit` has run."""
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet: call fit() before predict_proba()."
+            )
+
+    # Persistence: a directory holding config.json plus whatever state files the model writes.
+    def save(self, path: Path) -> None:
+        """Write the config and fitted state into directory ``path`` (no pickle)."""
+        self._check_fitted()
+        path.mkdir(parents=True, exist_ok=True)
+        payload = {"model": self.name, "config": self.config.model_dump(mode="json")}
+        (path / CONFIG_FILE).write_text(json.dumps(payload, indent=2, sort_keys=True))
+        self._save_state(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """Rebuild a fitted model from a directory written by :meth:`save`."""
+        payload = json.loads((path / CONFIG_FILE).read_text())
+        model = cls(cls.config_class.model_validate(payload["config"]))
+        model._load_state(path)
+        return model
+
+    @abstractmethod
+    def _save_state(self, path: Path) -> None:
+        """Write the learned state into ``path`` in a non-executable format."""
+
+    @abstractmethod
+    def _load_state(self, path: Path) -> None:
+        """Read the learned state written by :meth:`_save_state`."""
+
+
+class StatefulModel(Model):
+    """A forecaster that walks games in time order, predicting each from its state before it.
+
+    ``fit`` resets the state and walks ``X``; ``update`` continues the walk with later games, so a
+    walk-forward evaluation passes over the history once. ``predict_proba`` never changes state:
+    a tournament is predicted from the state frozen before its first game.
+    """
+
+    stateful: ClassVar[bool] = True
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Forget everything learned; the next :meth:`update` starts from scratch."""
+
+    @abstractmethod
+    def update(self, games: pd.DataFrame) -> FloatArray:
+        """Walk ``games`` (played, in time order) and return each one's pre-game ``P(A wins)``."""
+
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike | None = None) -> Self:
+        """Reset, then walk the played games in ``X``; ``y`` is implied by the scores."""
+        self.reset()
+        self.update(X)
+        return self
