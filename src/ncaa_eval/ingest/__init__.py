@@ -5,18 +5,23 @@ Public names: :class:`Game` and the Arrow schemas, :class:`ParquetRepository` (r
 (:func:`build_demo_store`, :class:`DemoConfig`).
 """
 
+from ncaa_eval.ingest.demo import DemoConfig, write_demo_csvs
+from ncaa_eval.ingest.demo_store import build_demo_store
 from ncaa_eval.ingest.kaggle import ImportSummary, LeagueSummary, import_kaggle
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import GAMES_SCHEMA, LEAGUES, Game, League, make_game_id
 
 __all__ = [
+    "DemoConfig",
     "GAMES_SCHEMA",
     "LEAGUES",
     "Game",
     "ImportSummary",
     "League",
     "LeagueSummary",
+    "build_demo_store",
     "ParquetRepository",
     "import_kaggle",
     "make_game_id",
+    "write_demo_csvs",
 ]

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from ncaa_eval import __version__
 from ncaa_eval.errors import DataValidationError
 from ncaa_eval.ingest.csv_reader import read_kaggle_csv
+from ncaa_eval.ingest.demo import DEMO_MARKER_FILE
 from ncaa_eval.ingest.repository import FORMAT_VERSION, LeagueTables, write_store
 from ncaa_eval.ingest.schema import (
     BOX_COLUMNS,
@@ -68,7 +69,6 @@ REQUIRED_FILES = (
     "NCAATourneyCompactResults.csv",
     "NCAATourneySeeds.csv",
 )
-DEMO_MARKER_FILE = "DemoLeague.txt"
 
 ProgressFn = Callable[[str], None]
 
@@ -510,9 +510,8 @@ def import_kaggle(
                 "MRegularSeasonCompactResults.csv or WRegularSeasonCompactResults.csv in it "
                 "(at the top or inside one folder)."
             )
-        demo = source.has(DEMO_MARKER_FILE.replace(".txt", ".csv")) or (
-            Path(source_path).is_dir() and (Path(source_path) / DEMO_MARKER_FILE).is_file()
-        )
+        # The demo league is always imported from the folder it was generated into.
+        demo = Path(source_path).is_dir() and (Path(source_path) / DEMO_MARKER_FILE).is_file()
         chunks: list[bytes] = []
         tables: dict[League, LeagueTables] = {}
         summaries: dict[str, LeagueSummary] = {}

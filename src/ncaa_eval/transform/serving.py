@@ -73,10 +73,9 @@ class ChronologicalDataServer:
 
     def has_tournament(self, season: int) -> bool:
         """Whether ``season`` had (or will have) an NCAA tournament: 2020 did not."""
-        if season in NO_TOURNAMENT_SEASONS:
-            return False
-        played = bool(self._season_frame(season)["is_tournament"].any())
-        return played or season in self._seeded
+        if self._season_frame(season)["is_tournament"].any():
+            return True
+        return season in self._seeded and season not in NO_TOURNAMENT_SEASONS
 
     def tournament_start_day(self, season: int) -> int:
         """The DayNum of the season's first tournament game (134 when none is played yet)."""
