@@ -12,15 +12,15 @@ from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import GAMES_SCHEMA, LEAGUES, Game, League, make_game_id
 
 __all__ = [
-    "DemoConfig",
     "GAMES_SCHEMA",
     "LEAGUES",
+    "DemoConfig",
     "Game",
     "ImportSummary",
     "League",
     "LeagueSummary",
-    "build_demo_store",
     "ParquetRepository",
+    "build_demo_store",
     "import_kaggle",
     "make_game_id",
     "write_demo_csvs",

@@ -8,6 +8,7 @@ number`` rather than Arrow's internal message.
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pyarrow as pa
@@ -29,7 +30,8 @@ def _decode_header(raw: bytes, name: str) -> list[str]:
         text = first.decode("utf-8")
     except UnicodeDecodeError:
         text = first.decode(_FALLBACK_ENCODING, errors="replace")
-    return [c.strip().strip('"') for c in text.split(",")]
+    # Only quotes are stripped: Arrow keeps spaces in column names, so " DayNum" is not DayNum.
+    return [c.strip('"') for c in text.split(",")]
 
 
 def read_kaggle_csv(
@@ -70,8 +72,12 @@ def read_kaggle_csv(
         except pa.ArrowInvalid as exc:
             if encoding == "utf8" and "utf8" in str(exc).lower():
                 continue
+            _check_decodable(raw, name)
             _raise_located_error(raw, name, columns, exc)
-    else:  # pragma: no cover - cp1252 decodes every byte
+        except UnicodeDecodeError as exc:  # cp1252 leaves five byte values undefined
+            _check_decodable(raw, name)
+            raise DataValidationError(f"{name}: cannot decode the file: {exc}.") from exc
+    else:  # pragma: no cover - the loop always breaks or raises
         raise DataValidationError(f"{name}: cannot decode the file as UTF-8 or Windows-1252.")
     for col in columns:
         if col in nullable:
@@ -80,10 +86,41 @@ def read_kaggle_csv(
         if column.null_count:
             row = next(i for i, v in enumerate(column.is_null().to_pylist()) if v)
             raise DataValidationError(
-                f"{name} line {row + 2}, column {col}: the value is missing; "
-                "every row needs one."
+                f"{name} line {row + 2}, column {col}: the value is missing; every row needs one."
             )
     return table
+
+
+def _check_decodable(raw: bytes, name: str) -> None:
+    """Raise, naming the line, when ``raw`` is neither UTF-8 nor Windows-1252 text."""
+    try:
+        raw.decode("utf-8")
+        return
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode(_FALLBACK_ENCODING)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataValidationError(
+            f"{name} line {line}: byte 0x{raw[exc.start]:02x} is neither UTF-8 nor "
+            "Windows-1252 text; save the file as UTF-8."
+        ) from exc
+
+
+def _first_misshapen_row(raw: bytes, n_fields: int) -> tuple[int, str] | None:
+    """(line, problem) of the first non-blank row that does not have the header's field count."""
+    text = raw.decode(_FALLBACK_ENCODING, errors="replace").lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    try:
+        for row in reader:
+            if row and len(row) != n_fields:
+                return start, f"{len(row)} fields where the header has {n_fields}"
+            start = reader.line_num + 1
+    except csv.Error as exc:  # e.g. an unterminated quote swallowing the rest of the file
+        return start, f"{exc} (an unterminated quote?)"
+    return None
 
 
 def _raise_located_error(
@@ -99,9 +136,14 @@ def _raise_located_error(
             ),
         )
     except pa.ArrowInvalid as exc2:
-        # Structural damage (wrong number of fields, an unterminated quote): Arrow's own message
-        # carries the row, which is the best information there is.
-        raise DataValidationError(f"{name}: malformed CSV: {exc2}".rstrip(".") + ".") from exc
+        # Structural damage (wrong number of fields, an unterminated quote): find the line.
+        header = _decode_header(raw, name)
+        where = _first_misshapen_row(raw, len(header))
+        if where is not None:
+            line, problem = where
+            raise DataValidationError(f"{name} line {line}: malformed CSV row: {problem}.") from exc
+        detail = " ".join(str(exc2).split())
+        raise DataValidationError(f"{name}: malformed CSV: {detail}".rstrip(".") + ".") from exc
     for col, typ in columns.items():
         if not (pa.types.is_integer(typ) or pa.types.is_floating(typ)):
             continue
@@ -125,4 +167,5 @@ def _raise_located_error(
                     raise DataValidationError(
                         f"{name} line {i + 2}, column {col}: {value} is out of range."
                     ) from exc
-    raise DataValidationError(f"{name}: cannot be parsed: {exc}") from exc
+    detail = " ".join(str(exc).split())
+    raise DataValidationError(f"{name}: cannot be parsed: {detail}") from exc

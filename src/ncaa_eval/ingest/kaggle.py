@@ -25,12 +25,13 @@ from ncaa_eval import __version__
 from ncaa_eval.errors import DataValidationError
 from ncaa_eval.ingest.csv_reader import read_kaggle_csv
 from ncaa_eval.ingest.demo import DEMO_MARKER_FILE
-from ncaa_eval.ingest.repository import FORMAT_VERSION, LeagueTables, write_store
+from ncaa_eval.ingest.repository import FORMAT_VERSION, LeagueTables, to_frame, write_store
 from ncaa_eval.ingest.schema import (
     BOX_COLUMNS,
     BOX_STATS,
     CONFERENCES_SCHEMA,
     GAMES_SCHEMA,
+    LEAGUE_NAMES,
     LEAGUES,
     ORDINALS_SCHEMA,
     SEASONS_SCHEMA,
@@ -47,7 +48,21 @@ COMPACT_COLUMNS: dict[str, pa.DataType] = {
     "Season": I16, "DayNum": I16, "WTeamID": I32, "WScore": I16,
     "LTeamID": I32, "LScore": I16, "WLoc": STR, "NumOT": I8,
 }  # fmt: skip
-_KAGGLE_BOX = ("FGM", "FGA", "FGM3", "FGA3", "FTM", "FTA", "OR", "DR", "Ast", "TO", "Stl", "Blk", "PF")
+_KAGGLE_BOX = (
+    "FGM",
+    "FGA",
+    "FGM3",
+    "FGA3",
+    "FTM",
+    "FTA",
+    "OR",
+    "DR",
+    "Ast",
+    "TO",
+    "Stl",
+    "Blk",
+    "PF",
+)
 DETAILED_COLUMNS: dict[str, pa.DataType] = {
     **COMPACT_COLUMNS,
     **{f"{side}{stat}": I16 for side in ("W", "L") for stat in _KAGGLE_BOX},
@@ -107,6 +122,19 @@ def _fail(name: str, row: int, column: str, message: str) -> DataValidationError
     return DataValidationError(f"{name} line {row + 2}, column {column}: {message}")
 
 
+def _pair_key(df: pd.DataFrame) -> pd.DataFrame:
+    """Season, day and the two teams in id order: the key of ``game_id``, whoever won."""
+    w_ids, l_ids = df["WTeamID"].to_numpy(), df["LTeamID"].to_numpy()
+    return pd.DataFrame(
+        {
+            "season": df["Season"].to_numpy(),
+            "day": df["DayNum"].to_numpy(),
+            "lo": np.minimum(w_ids, l_ids),
+            "hi": np.maximum(w_ids, l_ids),
+        }
+    )
+
+
 def _first_true(mask: np.ndarray[Any, Any]) -> int | None:
     idx = np.flatnonzero(mask)
     return int(idx[0]) if len(idx) else None
@@ -139,7 +167,7 @@ class _LeagueReader:
                 return None
             raise DataValidationError(
                 f"{name} is missing from '{self.source.path}': it is required for the "
-                f"{'men' if self.league == 'M' else 'women'}'s league; use a complete Kaggle download."
+                f"{LEAGUE_NAMES[self.league]}'s league; use a complete Kaggle download."
             )
         raw = self.source.read_bytes(name)
         self.chunks.append(name.encode() + raw)
@@ -188,12 +216,16 @@ class _LeagueReader:
         header = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
         present = [r for r in ("RegionW", "RegionX", "RegionY", "RegionZ") if r in header]
         if present:
-            reg = read_kaggle_csv(raw, name, dict.fromkeys(present, STR), nullable=frozenset(present))
+            reg = read_kaggle_csv(
+                raw, name, dict.fromkeys(present, STR), nullable=frozenset(present)
+            )
             regions = {f"region_{r[-1].lower()}": reg.column(r).to_pandas() for r in present}
         day_zero = pd.to_datetime(df["DayZero"], format="%m/%d/%Y", errors="coerce")
         if day_zero.isna().any():
             bad = int(np.flatnonzero(day_zero.isna().to_numpy())[0])
-            raise _fail(name, bad, "DayZero", f"{df['DayZero'][bad]!r} is not a date like 11/4/2024.")
+            raise _fail(
+                name, bad, "DayZero", f"{df['DayZero'][bad]!r} is not a date like 11/4/2024."
+            )
         dup = _first_true(df["Season"].duplicated().to_numpy())
         if dup is not None:
             raise _fail(name, dup, "Season", f"season {df['Season'][dup]} is listed twice.")
@@ -241,7 +273,7 @@ class _LeagueReader:
         }  # fmt: skip
         table = self.read("NCAATourneySlots.csv", cols, optional=True)
         if table is None:
-            return SLOTS_SCHEMA.empty_table().to_pandas()
+            return to_frame(SLOTS_SCHEMA.empty_table())
         df = table.to_pandas()
         return pd.DataFrame(
             {
@@ -256,7 +288,7 @@ class _LeagueReader:
         cols: dict[str, pa.DataType] = {"Season": I16, "TeamID": I32, "ConfAbbrev": STR}
         table = self.read("TeamConferences.csv", cols, optional=True)
         if table is None:
-            return CONFERENCES_SCHEMA.empty_table().to_pandas()
+            return to_frame(CONFERENCES_SCHEMA.empty_table())
         df = table.to_pandas()
         self._check_known(
             self.file("TeamConferences.csv"), df, "TeamID", team_ids, "team",
@@ -338,11 +370,11 @@ class _LeagueReader:
         self._check_known(name, df, "WTeamID", team_ids, "team", teams_file)
         self._check_known(name, df, "LTeamID", team_ids, "team", teams_file)
         self._check_known(name, df, "Season", seasons, "season", f"{self.league}Seasons.csv")
-        dup = _first_true(df.duplicated(_GAME_KEY).to_numpy())
+        dup = _first_true(_pair_key(df).duplicated().to_numpy())
         if dup is not None:
             raise _fail(
                 name, dup, "Season",
-                "this game (season, day, winner, loser) is listed twice; remove the duplicate.",
+                "this game (season, day and the two teams) is listed twice; remove the duplicate.",
             )  # fmt: skip
 
     def _games_of(
@@ -375,9 +407,7 @@ class _LeagueReader:
             | (joined["LScore"] != joined["LScore_compact"]).to_numpy()
         )
         if bad is not None:
-            raise _fail(
-                name, bad, "WScore", f"the score differs from {self.file(compact_name)}."
-            )
+            raise _fail(name, bad, "WScore", f"the score differs from {self.file(compact_name)}.")
         return compact, detailed
 
     def games(self, team_ids: set[int], seasons_df: pd.DataFrame) -> pd.DataFrame:
@@ -386,8 +416,11 @@ class _LeagueReader:
         for kind, is_tournament in (("RegularSeason", False), ("NCAATourney", True)):
             compact, detailed = self._games_of(kind, team_ids, seasons)
             if detailed is not None:
-                renames = {f"{side}{k}": f"{side.lower()}_{s}"
-                           for side in ("W", "L") for k, s in zip(_KAGGLE_BOX, BOX_STATS, strict=True)}  # fmt: skip
+                renames = {
+                    f"{side}{k}": f"{side.lower()}_{s}"
+                    for side in ("W", "L")
+                    for k, s in zip(_KAGGLE_BOX, BOX_STATS, strict=True)
+                }
                 box = detailed[[*_GAME_KEY, *renames]].rename(columns=renames)
                 compact = compact.merge(box, on=_GAME_KEY, how="left")
                 compact["has_box_score"] = compact["w_fgm"].notna()
@@ -398,7 +431,7 @@ class _LeagueReader:
             compact["is_tournament"] = is_tournament
             frames.append(compact)
         games = pd.concat(frames, ignore_index=True)
-        dup = _first_true(games.duplicated(_GAME_KEY).to_numpy())
+        dup = _first_true(_pair_key(games).duplicated().to_numpy())
         if dup is not None:
             row = dup - len(frames[0])
             raise _fail(

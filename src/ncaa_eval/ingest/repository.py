@@ -14,6 +14,7 @@ or interrupted import leaves the previous store untouched.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -37,6 +38,12 @@ TABLES = ("teams", "seasons", "seeds", "slots", "conferences")
 PARTITIONED = ("games", "ordinals")
 
 
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow table -> DataFrame (typed: pyarrow ships no type hints)."""
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
 @dataclass(frozen=True)
 class LeagueTables:
     """Everything imported for one league, as Arrow tables (``ordinals`` may be empty)."""
@@ -58,7 +65,7 @@ def _write_partitioned(table: pa.Table, folder: Path) -> None:
     # Tables arrive sorted by season, so each season is one contiguous slice.
     boundaries = [0, *(i for i in range(1, len(seasons)) if seasons[i] != seasons[i - 1])]
     boundaries.append(len(seasons))
-    for start, stop in zip(boundaries, boundaries[1:], strict=False):
+    for start, stop in itertools.pairwise(boundaries):
         part = table.slice(start, stop - start)
         pq.write_table(part, folder / f"season={int(seasons[start])}.parquet")
 
@@ -150,10 +157,12 @@ class ParquetRepository:
             return []
         return sorted(int(p.stem.split("=", 1)[1]) for p in folder.glob("season=*.parquet"))
 
-    def _read_partitions(self, league: League, table: str, seasons: Iterable[int] | None) -> pa.Table:
+    def _read_partitions(
+        self, league: League, table: str, seasons: Iterable[int] | None
+    ) -> pa.Table:
         folder = self._league_root(league) / table
         available = self.seasons_available(league, table)
-        wanted = available if seasons is None else [s for s in seasons if s in set(available)]
+        wanted = available if seasons is None else sorted(set(seasons).intersection(available))
         parts = [pq.read_table(folder / f"season={s}.parquet") for s in wanted]
         if not parts:
             from ncaa_eval.ingest.schema import GAMES_SCHEMA, ORDINALS_SCHEMA
@@ -167,14 +176,14 @@ class ParquetRepository:
 
     def games(self, league: League, seasons: Iterable[int] | None = None) -> pd.DataFrame:
         """Games of ``league`` as a DataFrame sorted by season, day and game id."""
-        return self.games_table(league, seasons).to_pandas()
+        return to_frame(self.games_table(league, seasons))
 
     def ordinals(self, league: League, seasons: Iterable[int] | None = None) -> pd.DataFrame:
         """Massey ordinals (season, ranking_day, system, team_id, rank); empty when absent."""
-        return self._read_partitions(league, "ordinals", seasons).to_pandas()
+        return to_frame(self._read_partitions(league, "ordinals", seasons))
 
     def _table(self, league: League, name: str) -> pd.DataFrame:
-        return pq.read_table(self._league_root(league) / f"{name}.parquet").to_pandas()
+        return to_frame(pq.read_table(self._league_root(league) / f"{name}.parquet"))
 
     def teams(self, league: League) -> pd.DataFrame:
         """Teams: team_id, team_name, first/last D1 season (men only)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -80,7 +81,7 @@ class KaggleSource:
             try:
                 with self._zip.open(where) as handle:
                     yield handle
-            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
                 raise DataValidationError(
                     f"{name}: cannot be read from '{self.path}' ({exc}); the zip is damaged, "
                     "download it again."
@@ -94,7 +95,7 @@ class KaggleSource:
         with self.open(name) as handle:
             try:
                 return handle.read()
-            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
                 raise DataValidationError(
                     f"{name}: cannot be read from '{self.path}' ({exc}); the zip is damaged, "
                     "download it again."

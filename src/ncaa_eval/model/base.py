@@ -23,9 +23,10 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ncaa_eval.errors import NotFittedError
+from ncaa_eval.transform.feature_serving import FeatureConfig
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -54,6 +55,25 @@ class ModelConfig(BaseModel):
     """Base class of every model's hyperparameters: frozen, strict about unknown keys."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class FeatureModelConfig(ModelConfig):
+    """Config of a stateless model: which features it is served and which games it learns from.
+
+    The walk-forward serves ``features`` for every game and trains on tournament games of earlier
+    seasons plus regular-season games from ``train_min_day`` on (early-season features rest on
+    few games and are noisy).
+    """
+
+    features: FeatureConfig = Field(
+        default_factory=FeatureConfig, description="Features served to the model."
+    )
+    train_min_day: int = Field(
+        default=100,
+        ge=0,
+        le=200,
+        description="Regular-season games before this DayNum are not used as training rows.",
+    )
 
 
 class Model(ABC):

@@ -57,7 +57,7 @@ class ChronologicalDataServer:
                     if available
                     else f"The {league} store has no games; import data first."
                 )
-            available = sorted(seasons)
+            available = sorted(set(seasons))
         games = repository.games(league, available)
         # A stable order: date, then game id, so two reads always agree.
         self._games = games.sort_values(["season", "day_num", "game_id"], kind="stable")
@@ -92,9 +92,8 @@ class ChronologicalDataServer:
     def season(self, season: int) -> SeasonGames:
         """One season's regular-season games and tournament games, each in date order."""
         if season not in self._seasons:
-            raise NcaaEvalError(
-                f"Season {season} is not served (have {self._seasons[0]}-{self._seasons[-1]})."
-            )
+            have = f"{self._seasons[0]}-{self._seasons[-1]}" if self._seasons else "none"
+            raise NcaaEvalError(f"Season {season} is not served (have {have}).")
         frame = self._season_frame(season)
         return SeasonGames(
             season=season,

@@ -1,0 +1,263 @@
+"""Elo as a :class:`~ncaa_eval.model.base.StatefulModel`: the rating math lives in ratings.elo.
+
+The model walks games in time order. A new value in the ``season`` column starts a new season:
+ratings regress toward the mean of the team's conference, the conferences being those on that
+season's rows of the frame passed to :meth:`EloModel.update`. The defaults were tuned on men's
+tournaments before 2015 by ``bench/tune_elo.py`` (walk-forward, main draw, Brier).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from ncaa_eval.model.base import STATE_FILE, FloatArray, ModelConfig, StatefulModel
+from ncaa_eval.model.registry import register_model
+from ncaa_eval.ratings.elo import EloEngine, EloParams
+
+_DEFAULTS = EloParams()
+
+#: Columns :meth:`EloModel.update` needs (of :data:`~ncaa_eval.model.base.GAME_COLUMNS`).
+UPDATE_COLUMNS = (
+    "season",
+    "day_num",
+    "team_a_id",
+    "team_b_id",
+    "team_a_score",
+    "team_b_score",
+    "team_a_loc",
+    "is_tournament",
+)
+#: Columns :meth:`EloModel.predict_proba` needs.
+PREDICT_COLUMNS = ("season", "team_a_id", "team_b_id", "team_a_loc")
+
+
+class EloConfig(ModelConfig):
+    """Elo constants; each default is the tuned value of :class:`~ncaa_eval.ratings.EloParams`."""
+
+    initial_rating: float = Field(
+        default=_DEFAULTS.initial_rating,
+        gt=0,
+        description="Rating of every team in the first season walked.",
+    )
+    new_team_rating: float = Field(
+        default=_DEFAULTS.new_team_rating,
+        gt=0,
+        description="Rating of a team first seen in a later season (new Division I programs).",
+    )
+    k: float = Field(
+        default=_DEFAULTS.k,
+        ge=0,
+        le=500,
+        description="Update size (Elo points) of a regular-season game after early_days.",
+    )
+    k_early: float = Field(
+        default=_DEFAULTS.k_early,
+        ge=0,
+        le=500,
+        description="Update size before day early_days, when carried-over ratings are stalest.",
+    )
+    early_days: int = Field(
+        default=_DEFAULTS.early_days,
+        ge=0,
+        le=200,
+        description="Regular-season games with day_num below this use k_early; 0 disables it.",
+    )
+    k_tournament: float = Field(
+        default=_DEFAULTS.k_tournament,
+        ge=0,
+        le=500,
+        description="Update size of an NCAA tournament game (learned after it is predicted).",
+    )
+    home_edge: float = Field(
+        default=_DEFAULTS.home_edge,
+        ge=0,
+        le=400,
+        description="Home-court advantage in Elo points (about 25-30 per point of spread).",
+    )
+    use_margin: bool = Field(
+        default=_DEFAULTS.use_margin,
+        description="Scale updates by the damped margin multiplier; off gives win/loss Elo.",
+    )
+    mov_a: float = Field(
+        default=_DEFAULTS.mov_a,
+        ge=0,
+        le=50,
+        description="Margin multiplier (MOV + a)^b / (c + d * winner edge): offset a.",
+    )
+    mov_b: float = Field(
+        default=_DEFAULTS.mov_b,
+        gt=0,
+        le=2,
+        description="Margin multiplier exponent b (< 1: blowouts count less than linearly).",
+    )
+    mov_c: float = Field(
+        default=_DEFAULTS.mov_c,
+        gt=0,
+        le=100,
+        description="Margin multiplier denominator constant c.",
+    )
+    mov_d: float = Field(
+        default=_DEFAULTS.mov_d,
+        ge=0,
+        le=0.1,
+        description="Margin multiplier damping d per Elo point of the winner's pre-game edge.",
+    )
+    carry_over: float = Field(
+        default=_DEFAULTS.carry_over,
+        ge=0,
+        le=1,
+        description="Share of a rating's deviation from the mean kept into the next season.",
+    )
+    carry_toward: Literal["conference", "league"] = Field(
+        default=_DEFAULTS.carry_toward,
+        description="Regress between seasons toward the conference mean or the league mean.",
+    )
+    mean_rating: float = Field(
+        default=_DEFAULTS.mean_rating,
+        gt=0,
+        description="League mean; also the target of teams whose conference is unknown.",
+    )
+
+    def to_params(self) -> EloParams:
+        """The engine parameters these settings describe."""
+        return EloParams(**self.model_dump())
+
+
+@register_model("elo")
+class EloModel(StatefulModel):
+    """Margin-aware Elo with home edge, early-season K and carry-over toward conference means.
+
+    ``X`` holds :data:`~ncaa_eval.model.base.GAME_COLUMNS`, team A the lower TeamID.
+    """
+
+    config_class: ClassVar[type[ModelConfig]] = EloConfig
+    config: EloConfig
+
+    def __init__(self, config: EloConfig | None = None) -> None:
+        super().__init__(config)
+        self.engine_ = EloEngine(self.config.to_params())
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether any game has been learned from (or a fitted state loaded)."""
+        return self.engine_.n_games > 0
+
+    @property
+    def ratings_(self) -> dict[int, float]:
+        """A copy of the current rating of every team seen."""
+        return self.engine_.ratings
+
+    @property
+    def season_(self) -> int | None:
+        """The last season learned from."""
+        return self.engine_.season
+
+    def reset(self) -> None:
+        """Forget every rating; the next :meth:`update` starts from ``initial_rating``."""
+        self.engine_ = EloEngine(self.config.to_params())
+
+    def update(self, games: pd.DataFrame) -> FloatArray:
+        """Walk played ``games`` in time order and return each one's pre-game ``P(A wins)``.
+
+        A season later than the last one walked first applies the carry-over, with conferences
+        taken from that season's rows of ``games``.
+
+        Raises:
+            ValueError: a needed column is missing, a score is missing, ``team_a_loc`` is not
+                ``H``/``A``/``N``, or the games are not in time order (also relative to the
+                games already walked).
+        """
+        _require_columns(games, UPDATE_COLUMNS, "update")
+        return self.engine_.walk(
+            games["season"].to_numpy(dtype=np.int64),
+            games["day_num"].to_numpy(dtype=np.int64),
+            games["team_a_id"].to_numpy(dtype=np.int64),
+            games["team_b_id"].to_numpy(dtype=np.int64),
+            games["team_a_score"].to_numpy(dtype=np.float64),
+            games["team_b_score"].to_numpy(dtype=np.float64),
+            games["team_a_loc"].to_numpy(),
+            # eq(True) reads True/1 as a tournament game and None/NaN as not.
+            games["is_tournament"].eq(True).to_numpy(dtype=bool),
+            conferences=conferences_by_season(games),
+        )
+
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """``P(team A wins)`` from the current ratings; the model's state is left unchanged.
+
+        Rows of a season later than the last one walked are predicted from carried-over ratings
+        (computed in a copy, with that season's conferences from ``X``). Unknown teams get the
+        rating a new team would start with.
+
+        Raises:
+            NotFittedError: no game has been learned from yet.
+            ValueError: a needed column is missing or ``team_a_loc`` is invalid.
+        """
+        self._check_fitted()
+        _require_columns(X, PREDICT_COLUMNS, "predict_proba")
+        out = np.empty(len(X), dtype=np.float64)
+        if len(X) == 0:
+            return out
+        seasons = X["season"].to_numpy(dtype=np.int64)
+        conferences = conferences_by_season(X)
+        for season in np.unique(seasons).tolist():
+            rows = np.flatnonzero(seasons == season)
+            part = X.iloc[rows]
+            out[rows] = self.engine_.predict(
+                part["team_a_id"].to_numpy(dtype=np.int64),
+                part["team_b_id"].to_numpy(dtype=np.int64),
+                part["team_a_loc"].to_numpy(),
+                season=int(season),
+                conference_of=conferences.get(int(season)),
+            )
+        return out
+
+    def _save_state(self, path: Path) -> None:
+        state = self.engine_.to_dict()
+        # The config file is the one source of the constants; keep the state file to the state.
+        del state["params"]
+        (path / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+    def _load_state(self, path: Path) -> None:
+        state = json.loads((path / STATE_FILE).read_text())
+        self.engine_ = EloEngine.from_dict(state, params=self.config.to_params())
+
+
+def conferences_by_season(games: pd.DataFrame) -> dict[int, dict[int, str]]:
+    """Season -> (team id -> conference) from ``team_a_conf``/``team_b_conf``; missing skipped.
+
+    Frames without the conference columns give an empty mapping (league-mean carry-over).
+    """
+    parts = []
+    for side in ("a", "b"):
+        column = f"team_{side}_conf"
+        if column in games.columns:
+            part = games[["season", f"team_{side}_id", column]]
+            parts.append(part.set_axis(["season", "team", "conf"], axis=1))
+    if not parts:
+        return {}
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame[frame["conf"].notna()].drop_duplicates(["season", "team"], keep="last")
+    result: dict[int, dict[int, str]] = {}
+    for season, team, conf in zip(
+        frame["season"].tolist(), frame["team"].tolist(), frame["conf"].tolist(), strict=True
+    ):
+        result.setdefault(int(season), {})[int(team)] = str(conf)
+    return result
+
+
+def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], method: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"EloModel.{method} needs the game columns {', '.join(columns)}; "
+            f"missing: {', '.join(missing)}."
+        )
+
+
+__all__ = ["EloConfig", "EloModel", "conferences_by_season"]

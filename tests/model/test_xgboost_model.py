@@ -1,0 +1,194 @@
+"""Tests of XGBoostModel: time-ordered early stopping, determinism and UBJ persistence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from ncaa_eval.errors import NotFittedError
+from ncaa_eval.model.base import FeatureModelConfig
+from ncaa_eval.model.registry import get_model
+from ncaa_eval.model.xgboost_model import XGBoostConfig, XGBoostModel, time_ordered_split
+
+#: Small and quick, with sampling on so the seed matters.
+FAST = XGBoostConfig.model_validate(
+    {"n_estimators": 300, "learning_rate": 0.1, "early_stopping_rounds": 20, "n_jobs": 1}
+)
+
+
+def dataset(n: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
+    """Four features, one of them partly missing; y depends on the first two."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=["elo_diff", "seed_diff", "noise", "net"])
+    logit = 1.2 * X["elo_diff"].to_numpy() - 0.8 * X["seed_diff"].to_numpy()
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    X.loc[rng.random(n) < 0.15, "net"] = np.nan
+    return X, y
+
+
+class TestTimeOrderedSplit:
+    def test_validation_is_the_tail(self) -> None:
+        train, valid = time_ordered_split(10, 0.2)
+        assert (train, valid) == (slice(0, 8), slice(8, 10))
+
+    def test_rounding_and_degenerate_cases(self) -> None:
+        assert time_ordered_split(9, 0.25) == (slice(0, 7), slice(7, 9))
+        # No validation when it would be empty or take every row.
+        assert time_ordered_split(3, 0.2) == (slice(0, 3), slice(3, 3))
+        assert time_ordered_split(100, 0.0) == (slice(0, 100), slice(100, 100))
+        assert time_ordered_split(1, 0.9) == (slice(0, 1), slice(1, 1))
+
+    def test_rejects_bad_fraction(self) -> None:
+        with pytest.raises(ValueError, match="validation_fraction"):
+            time_ordered_split(10, 1.0)
+
+
+class TestEarlyStopping:
+    def test_validates_on_the_latest_rows(self) -> None:
+        # The relationship flips in the last 20% of rows. Validating on exactly those rows, the
+        # first round is already the best one; a random 20% (mostly old regime) would keep going.
+        rng = np.random.default_rng(1)
+        n = 2000
+        x = rng.normal(size=n)
+        y = (x > 0).astype(int)
+        y[int(0.8 * n) :] = 1 - y[int(0.8 * n) :]
+        X = pd.DataFrame({"x": x, "z": rng.normal(size=n)})
+        model = XGBoostModel(FAST).fit(X, y)
+        assert model.best_iteration_ == 0
+        assert model.n_rounds_ == 1
+        assert model.booster_ is not None
+        assert model.booster_.num_boosted_rounds() == 1
+
+        # Sanity check of the premise: on a random validation sample, many rounds help.
+        import xgboost
+
+        order = rng.permutation(n)
+        train, valid = order[:1600], order[1600:]
+        probe = xgboost.train(
+            {"objective": "binary:logistic", "eta": 0.1, "max_depth": 3, "nthread": 1},
+            xgboost.DMatrix(X.to_numpy()[train], label=y[train]),
+            num_boost_round=300,
+            evals=[(xgboost.DMatrix(X.to_numpy()[valid], label=y[valid]), "v")],
+            early_stopping_rounds=20,
+            verbose_eval=False,
+        )
+        assert probe.best_iteration > 10
+
+    def test_refit_uses_the_best_round_count_on_all_rows(self) -> None:
+        X, y = dataset()
+        model = XGBoostModel(FAST).fit(X, y)
+        assert model.best_iteration_ is not None
+        assert 0 < model.best_iteration_ < FAST.n_estimators - 1
+        assert model.n_rounds_ == model.best_iteration_ + 1
+        assert model.booster_ is not None
+        assert model.booster_.num_boosted_rounds() == model.n_rounds_
+        assert model.validation_logloss_ is not None
+        assert model.validation_logloss_ < np.log(2)
+
+    def test_no_validation(self) -> None:
+        X, y = dataset(n=400)
+        config = FAST.model_copy(update={"validation_fraction": 0.0, "n_estimators": 25})
+        model = XGBoostModel(config).fit(X, y)
+        assert model.best_iteration_ is None
+        assert model.n_rounds_ == 25
+
+
+class TestContract:
+    def test_registered(self) -> None:
+        assert get_model("xgboost") is XGBoostModel
+
+    def test_config(self) -> None:
+        with pytest.raises(ValidationError):
+            XGBoostConfig.model_validate({"validation_fraction": 1.0})
+        with pytest.raises(ValidationError):
+            XGBoostConfig.model_validate({"max_depth": 0})
+        with pytest.raises(ValidationError):
+            XGBoostConfig.model_validate({"eta": 0.1})
+        for name, field in XGBoostConfig.model_fields.items():
+            assert field.description, f"{name} has no description"
+        # The walk-forward reads which features to serve and train from off the config.
+        assert issubclass(XGBoostConfig, FeatureModelConfig)
+
+    def test_predict_before_fit_raises(self) -> None:
+        X, _ = dataset(n=50)
+        with pytest.raises(NotFittedError):
+            XGBoostModel().predict_proba(X)
+
+    def test_learns_the_signal(self) -> None:
+        X, y = dataset()
+        p = XGBoostModel(FAST).fit(X, y).predict_proba(X)
+        assert p.dtype == np.float64
+        assert ((p > 0) & (p < 1)).all()
+        assert float(np.mean((p > 0.5) == (y == 1))) > 0.7
+
+    def test_deterministic_for_a_seed(self) -> None:
+        X, y = dataset()
+        a = XGBoostModel(FAST).fit(X, y).predict_proba(X)
+        b = XGBoostModel(FAST).fit(X, y).predict_proba(X)
+        np.testing.assert_array_equal(a, b)
+        other = XGBoostModel(FAST.model_copy(update={"seed": 1})).fit(X, y).predict_proba(X)
+        assert not np.array_equal(a, other)
+
+    def test_thread_count_does_not_change_predictions(self) -> None:
+        X, y = dataset(n=600)
+        one = XGBoostModel(FAST).fit(X, y).predict_proba(X)
+        two = XGBoostModel(FAST.model_copy(update={"n_jobs": 2})).fit(X, y).predict_proba(X)
+        np.testing.assert_array_equal(one, two)
+
+    def test_column_order_does_not_matter(self) -> None:
+        X, y = dataset(n=500)
+        model = XGBoostModel(FAST).fit(X, y)
+        np.testing.assert_array_equal(
+            model.predict_proba(X[["net", "noise", "seed_diff", "elo_diff"]]),
+            model.predict_proba(X),
+        )
+
+    def test_rejects_bad_input(self) -> None:
+        X, y = dataset(n=100)
+        with pytest.raises(ValueError, match="single class"):
+            XGBoostModel(FAST).fit(X, np.ones(100))
+        with pytest.raises(ValueError, match="labels"):
+            XGBoostModel(FAST).fit(X, y[:50])
+        model = XGBoostModel(FAST).fit(X, y)
+        with pytest.raises(ValueError, match="elo_diff"):
+            model.predict_proba(X.drop(columns=["elo_diff"]))
+
+
+class TestPersistence:
+    def test_round_trip_is_exact(self, tmp_path: Path) -> None:
+        X, y = dataset()
+        model = XGBoostModel(FAST.model_copy(update={"train_min_day": 90})).fit(X, y)
+        model.save(tmp_path / "xgb")
+        loaded = XGBoostModel.load(tmp_path / "xgb")
+        assert loaded.config == model.config
+        assert loaded.best_iteration_ == model.best_iteration_
+        assert loaded.n_rounds_ == model.n_rounds_
+        assert loaded.feature_names_ == model.feature_names_
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+    def test_files(self, tmp_path: Path) -> None:
+        X, y = dataset(n=300)
+        XGBoostModel(FAST).fit(X, y).save(tmp_path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "config.json",
+            "model.json",
+            "model.ubj",
+        ]
+        meta = json.loads((tmp_path / "model.json").read_text())
+        assert meta["feature_names"] == ["elo_diff", "seed_diff", "noise", "net"]
+
+
+def test_module_import_does_not_load_xgboost() -> None:
+    code = "import sys, ncaa_eval.model.xgboost_model; print('xgboost' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
