@@ -1,0 +1,63 @@
+"""Run tracking: ncaa-eval's run records and predictions, kept in MLflow.
+
+This is the only package that imports ``mlflow``, and it does so inside the functions that need it,
+so importing it costs pandas/pyarrow/pydantic but not MLflow's ~1 s.
+
+* :class:`ModelRun`, :class:`Prediction`: the records (frozen Pydantic, ``extra="forbid"``).
+* :data:`PREDICTION_SCHEMA`, :func:`predictions_to_table`: the Parquet format and its validation.
+* :class:`RunStore`: start/join a run, save, load, list, export, resolve id prefixes.
+* :func:`git_info`, :func:`resolve_tracking_uri`, :func:`initialize_store`: provenance and store
+  set-up.
+"""
+
+from ncaa_eval.model.tracking.errors import (
+    AmbiguousRunIdError,
+    RunNotFoundError,
+    TrackingStoreError,
+)
+from ncaa_eval.model.tracking.gitinfo import GitInfo, git_info
+from ncaa_eval.model.tracking.predictions import (
+    PREDICTION_COLUMNS,
+    PREDICTION_DTYPES,
+    PREDICTION_SCHEMA,
+    frame_to_table,
+    predictions_to_table,
+    read_predictions,
+    table_to_frame,
+    validate_prediction_table,
+    write_predictions,
+)
+from ncaa_eval.model.tracking.records import ModelRun, Prediction, is_run_id
+from ncaa_eval.model.tracking.store import (
+    DEFAULT_EXPERIMENT,
+    RunStore,
+    RunTerminated,
+    flatten_params,
+)
+from ncaa_eval.model.tracking.uri import initialize_store, resolve_tracking_uri
+
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "PREDICTION_COLUMNS",
+    "PREDICTION_DTYPES",
+    "PREDICTION_SCHEMA",
+    "AmbiguousRunIdError",
+    "GitInfo",
+    "ModelRun",
+    "Prediction",
+    "RunNotFoundError",
+    "RunStore",
+    "RunTerminated",
+    "TrackingStoreError",
+    "flatten_params",
+    "frame_to_table",
+    "git_info",
+    "initialize_store",
+    "is_run_id",
+    "predictions_to_table",
+    "read_predictions",
+    "resolve_tracking_uri",
+    "table_to_frame",
+    "validate_prediction_table",
+    "write_predictions",
+]

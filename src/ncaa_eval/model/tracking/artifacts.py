@@ -1,0 +1,63 @@
+"""Extra things a training run logs: the fitted model folder and the dataset input."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from ncaa_eval.model.tracking.errors import TrackingStoreError
+from ncaa_eval.model.tracking.store import RunStore
+from ncaa_eval.model.tracking.uri import one_line
+
+#: Artifact folder of the fitted model (``config.json`` plus the model's own state files).
+MODEL_ARTIFACT_PATH = "model"
+
+
+def log_model_dir(store: RunStore, run_id: str, folder: Path) -> None:
+    """Log a folder written by ``Model.save`` as the run's ``model/`` artifacts."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        store.client.log_artifacts(run_id, str(folder), artifact_path=MODEL_ARTIFACT_PATH)
+    except MlflowException as exc:
+        raise TrackingStoreError(f"Cannot log the model of run {run_id}: {one_line(exc)}") from exc
+
+
+def download_model_dir(store: RunStore, run_id: str, dest: Path) -> Path:
+    """Download a run's ``model/`` artifacts into ``dest`` and return the model folder."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = store.client.download_artifacts(run_id, MODEL_ARTIFACT_PATH, str(dest))
+    except (MlflowException, OSError) as exc:
+        raise TrackingStoreError(
+            f"Run {run_id} has no fitted model to load ({one_line(exc)}); train it again."
+        ) from exc
+    return Path(path)
+
+
+def log_dataset(
+    store: RunStore, run_id: str, frame: pd.DataFrame, *, name: str, source: str, digest: str
+) -> None:
+    """Record ``frame`` as the run's training dataset input (MLflow's Datasets tab)."""
+    from mlflow.data.pandas_dataset import from_pandas
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.exceptions import MlflowException
+
+    with warnings.catch_warnings():
+        # MLflow warns that a local path could be several source kinds, and that integer
+        # columns cannot hold missing values; neither applies to this record-only dataset.
+        warnings.simplefilter("ignore", UserWarning)
+        dataset = from_pandas(frame, source=source, name=name, digest=digest)
+    entity = dataset._to_mlflow_entity()
+    try:
+        store.client.log_inputs(
+            run_id,
+            datasets=[DatasetInput(entity, tags=[InputTag("mlflow.data.context", "training")])],
+        )
+    except MlflowException as exc:
+        raise TrackingStoreError(
+            f"Cannot log the dataset of run {run_id}: {one_line(exc)}"
+        ) from exc
