@@ -95,7 +95,7 @@ def play_in_mask(rows: pd.DataFrame, seeds: pd.DataFrame) -> np.ndarray[Any, np.
     return out
 
 
-def _check_range(server: ChronologicalDataServer, start: int, end: int, league: str) -> list[int]:
+def check_range(server: ChronologicalDataServer, start: int, end: int, league: str) -> list[int]:
     if start > end:
         raise NcaaEvalError(
             f"Start year {start} is after end year {end}: give --start-year <= --end-year."
@@ -139,7 +139,7 @@ def walk_forward(
     """
     history = [s for s in repository.seasons_available(league) if s <= end]
     server = ChronologicalDataServer(repository, league, history or None)
-    seasons = _check_range(server, start, end, league)
+    seasons = check_range(server, start, end, league)
     seeds = repository.seeds(league)
     probe = model_factory()
     if isinstance(probe, StatefulModel):

@@ -73,7 +73,10 @@ class FeatureConfig(BaseModel):
     ordinal_systems: tuple[str, ...] = Field(
         ("POM", "SAG", "MOR", "WLK", "DOL", "COL"),
         min_length=1,
-        description="Massey systems averaged (mean log rank) in the composite.",
+        description=(
+            "Massey systems averaged (mean log rank) in the composite; a season ranked by none "
+            "of them uses every system it has."
+        ),
     )
     seeds: bool = Field(True, description="Serve seed_diff for tournament games.")
     court: bool = Field(True, description="Serve court: +1 A home, -1 A away, 0 neutral.")
@@ -185,9 +188,12 @@ class _OrdinalTable:
         self.by_season: dict[int, tuple[npt.NDArray[np.int64], FloatArray]] = {}
         if ordinals.empty:
             return
-        o = ordinals[ordinals["system"].isin(systems)]
         n_teams = len(team_ids)
-        for season, grp in o.groupby("season", sort=True):
+        for season, all_systems in ordinals.groupby("season", sort=True):
+            grp = all_systems[all_systems["system"].isin(systems)]
+            if grp.empty:
+                # None of the chosen systems ranked this season: use every system that did.
+                grp = all_systems
             grp = grp.assign(log_rank=np.log(grp["rank"].to_numpy(dtype=np.float64)))
             wide = grp.pivot_table(
                 index="ranking_day", columns=["system", "team_id"], values="log_rank"

@@ -1,0 +1,84 @@
+"""Rich renderings shared by commands: the season progress bar and the training summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from ncaa_eval.cli.console import err_console
+
+
+@contextmanager
+def season_progress(
+    title: str,
+) -> Iterator[tuple[Callable[[list[int]], None], Callable[[int, int], None]]]:
+    """A bar that advances season by season; silent when stderr is not a terminal."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("seasons"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+        disable=not err_console.is_terminal,
+    )
+    task_ids: list[Any] = []
+
+    def on_start(seasons: list[int]) -> None:
+        task_ids.append(progress.add_task(f"{title}: loading", total=len(seasons)))
+
+    def on_season(season: int, n_predictions: int) -> None:
+        if task_ids:
+            progress.update(
+                task_ids[0],
+                advance=1,
+                description=f"{title}: {season} ({n_predictions} games)",
+            )
+
+    with progress:
+        yield on_start, on_season
+
+
+def train_summary(result: Any) -> Group:
+    """The end-of-training table: model, scope, scores, run id and how to open it."""
+    m = result.metrics
+    table = Table(title="Training run", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    seasons = result.seasons
+    table.add_row("model", result.model_type)
+    table.add_row("league", {"M": "men", "W": "women"}[result.league])
+    table.add_row("seasons", f"{seasons[0]}-{seasons[-1]} ({len(seasons)} tournaments)")
+    table.add_row("predictions", f"{result.prediction_count} ({m.n} scored, First Four excluded)")
+    table.add_row("Brier", f"{m.brier:.4f}")
+    table.add_row("log loss", f"{m.log_loss:.4f}")
+    table.add_row("accuracy", f"{m.accuracy:.1%}")
+    table.add_row("calibration error", f"{m.calibration_error:.4f}")
+    table.add_row("run id", result.run_id)
+    table.add_row("run name", result.run_name)
+    table.add_row("tracking", f"{result.tracking_uri} (experiment '{result.experiment}')")
+    if result.export_dir is not None:
+        table.add_row("exported to", str(result.export_dir))
+    hint = _ui_hint(result.tracking_uri)
+    parts: list[Any] = [table, Text(hint)]
+    for note in result.notes:
+        parts.append(Text(f"note: {note}", style="yellow"))
+    return Group(*parts)
+
+
+def _ui_hint(uri: str) -> str:
+    if uri.startswith(("http://", "https://")):
+        return f"Open {uri} in a browser to compare runs."
+    if uri.startswith("sqlite:///"):
+        db = Path(uri.removeprefix("sqlite:///")).resolve()
+        if db == (Path.cwd() / "mlflow.db").resolve():
+            return "Compare runs: `mlflow ui` in this folder, then open http://127.0.0.1:5000."
+    return f"Compare runs: `mlflow ui --backend-store-uri {uri}`, then open http://127.0.0.1:5000."

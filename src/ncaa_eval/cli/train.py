@@ -1,0 +1,84 @@
+"""``ncaa-eval train``: a thin command over :func:`ncaa_eval.training.train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ncaa_eval.cli.options import data_dir_option, league_option
+
+
+@click.command()
+@click.option("--model", "model_name", required=True, help="Registered model name (see `models`).")
+@click.option("--start-year", type=int, default=2015, show_default=True,
+              help="First season whose tournament is forecast.")  # fmt: skip
+@click.option("--end-year", type=int, default=2025, show_default=True,
+              help="Last season whose tournament is forecast.")  # fmt: skip
+@league_option
+@data_dir_option
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data"),
+    show_default=True,
+    help="The run is exported to OUTPUT_DIR/runs/<run id>/.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON object of hyperparameters overriding the model's defaults.",
+)
+@click.option(
+    "--tracking-uri",
+    envvar="MLFLOW_TRACKING_URI",
+    help="MLflow tracking URI [default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here].",
+)
+@click.option("--experiment", default="ncaa-eval", show_default=True, help="MLflow experiment.")
+@click.option("--run-name", help="MLflow run name [default: <model>-<start>-<end>].")
+def train(
+    model_name: str,
+    start_year: int,
+    end_year: int,
+    league: str,
+    data_dir: Path,
+    output_dir: Path,
+    config_file: Path | None,
+    tracking_uri: str | None,
+    experiment: str,
+    run_name: str | None,
+) -> None:
+    """Train a model walk-forward over START..END and record the run in MLflow.
+
+    Each season's tournament is forecast only from games before it; the run keeps its params,
+    tags, per-season metrics, predictions.parquet and the fitted model. Open it with `mlflow ui`.
+    """
+    from pydantic import ValidationError
+
+    from ncaa_eval.cli.console import console
+    from ncaa_eval.cli.render import season_progress, train_summary
+    from ncaa_eval.training import TrainRequest
+    from ncaa_eval.training import train as run_training
+    from ncaa_eval.training.config_loading import ConfigError, read_config_file
+
+    params = read_config_file(config_file) if config_file is not None else {}
+    try:
+        request = TrainRequest(
+            model=model_name,
+            start_year=start_year,
+            end_year=end_year,
+            league=league,
+            data_dir=data_dir,
+            output_dir=output_dir,
+            hyperparameters=params,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            run_name=run_name,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(str(first["msg"]).removeprefix("Value error, ")) from exc
+    with season_progress(f"{model_name} {league}") as (on_start, on_season):
+        result = run_training(request, on_start=on_start, on_season=on_season)
+    console.print(train_summary(result))

@@ -1,0 +1,242 @@
+"""The training orchestrator: validate, walk forward, record one MLflow run, export it.
+
+Usable from Python without Click::
+
+    from ncaa_eval.training import TrainRequest, train
+    result = train(TrainRequest(model="elo", start_year=2015, end_year=2025))
+
+Everything a user can get wrong (model name, config, years, league, data dir) is checked before the
+MLflow run is created, so bad input never leaves a run behind. Once the run exists, it ends
+FINISHED, FAILED or KILLED (Ctrl-C, SIGTERM), never RUNNING.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ncaa_eval import __version__
+from ncaa_eval.errors import NcaaEvalError
+from ncaa_eval.evaluation.metrics import MetricSet
+from ncaa_eval.evaluation.walk_forward import WalkForwardResult, check_range, walk_forward
+from ncaa_eval.ingest.repository import ParquetRepository
+from ncaa_eval.model.base import Model
+from ncaa_eval.model.registry import get_model
+from ncaa_eval.training.config_loading import validate_config
+from ncaa_eval.transform.serving import ChronologicalDataServer
+
+if TYPE_CHECKING:
+    from ncaa_eval.model.tracking import ModelRun, RunStore
+
+DEFAULT_EXPERIMENT = "ncaa-eval"
+
+
+class TrainRequest(BaseModel):
+    """Everything one training job needs; the CLI builds this from its options."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1, description="Registered model name.")
+    start_year: int = Field(default=2015, ge=1985, le=2100)
+    end_year: int = Field(default=2025, ge=1985, le=2100)
+    league: Literal["M", "W"] = "M"
+    data_dir: Path = Path("data")
+    output_dir: Path | None = Field(
+        default=Path("data"), description="Where the run is exported; None skips the export."
+    )
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    tracking_uri: str | None = None
+    experiment: str = Field(default=DEFAULT_EXPERIMENT, min_length=1)
+    run_name: str | None = None
+
+    @model_validator(mode="after")
+    def _years_in_order(self) -> TrainRequest:
+        if self.start_year > self.end_year:
+            raise ValueError(
+                f"start year {self.start_year} is after end year {self.end_year}; "
+                "give --start-year <= --end-year"
+            )
+        return self
+
+
+@dataclass
+class TrainResult:
+    """What a finished training job produced."""
+
+    run_id: str
+    run_name: str
+    model_type: str
+    league: str
+    seasons: list[int]
+    prediction_count: int
+    metrics: MetricSet
+    season_metrics: pd.DataFrame
+    tracking_uri: str
+    experiment: str
+    export_dir: Path | None
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    model_class: type[Model]
+    config: Any
+    repository: ParquetRepository
+    seasons: list[int]
+
+
+def prepare(request: TrainRequest) -> _Prepared:
+    """Check everything that can be checked before a run exists.
+
+    Raises:
+        NcaaEvalError: unknown model, invalid config, missing store or league, bad years.
+    """
+    model_class = get_model(request.model)
+    config = validate_config(model_class.config_class, request.hyperparameters, request.model)
+    repository = ParquetRepository(request.data_dir)
+    if request.league not in repository.leagues:
+        have = ", ".join(repository.leagues) or "none"
+        raise NcaaEvalError(
+            f"League '{request.league}' is not in the data store at '{request.data_dir}' "
+            f"(it has: {have}); choose --league {repository.leagues[0] if have != 'none' else 'M'}"
+            " or import data that includes it."
+        )
+    history = [s for s in repository.seasons_available(request.league) if s <= request.end_year]
+    if not history:
+        first = repository.seasons_available(request.league)[0]
+        raise NcaaEvalError(
+            f"End year {request.end_year} is before the first {request.league} season in the "
+            f"data ({first}); choose --end-year {first} or later."
+        )
+    server = ChronologicalDataServer(repository, request.league, history)
+    seasons = check_range(server, request.start_year, request.end_year, request.league)
+    return _Prepared(model_class, config, repository, seasons)
+
+
+def train(
+    request: TrainRequest,
+    on_start: Callable[[list[int]], None] | None = None,
+    on_season: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Run one training job end to end and record it as one MLflow run.
+
+    Args:
+        request: the validated job description.
+        on_start: called with the seasons to forecast, once everything is validated.
+        on_season: called with ``(season, n_predictions)`` after each season's forecast.
+
+    Raises:
+        NcaaEvalError: bad input (before any run is created) or a tracking store problem.
+    """
+    from ncaa_eval.model.tracking import PREDICTION_COLUMNS, ModelRun, RunStore, git_info
+
+    prepared = prepare(request)
+    store = RunStore(request.tracking_uri, request.experiment)
+    run_name = request.run_name or f"{request.model}-{request.start_year}-{request.end_year}"
+    git = git_info(Path.cwd())
+    hyperparameters = prepared.config.model_dump(mode="json")
+    tags = {
+        "model_type": request.model,
+        "league": request.league,
+        "start_year": str(request.start_year),
+        "end_year": str(request.end_year),
+        "ncaa_eval_version": __version__,
+    }
+    if on_start is not None:
+        on_start(prepared.seasons)
+    with store.start_run(run_name=run_name, tags=tags) as run_id:
+        started = dt.datetime.now(dt.UTC)
+        result = walk_forward(
+            lambda: prepared.model_class(prepared.config),
+            prepared.repository,
+            request.league,
+            request.start_year,
+            request.end_year,
+            on_season=on_season,
+        )
+        predictions = result.predictions.assign(run_id=run_id)[list(PREDICTION_COLUMNS)]
+        record = ModelRun(
+            run_id=run_id,
+            model_type=request.model,
+            hyperparameters=hyperparameters,
+            timestamp=started,
+            git_hash=git.hash,
+            git_dirty=git.dirty,
+            start_year=request.start_year,
+            end_year=request.end_year,
+            prediction_count=len(predictions),
+            league=request.league,
+            run_name=run_name,
+            data_digest=prepared.repository.digest,
+        )
+        metrics = result.metrics()
+        season_metrics = result.season_metrics()
+        _record(store, record, predictions, result, metrics, season_metrics, prepared)
+        export_dir = None
+        if request.output_dir is not None:
+            export_dir = store.export(run_id, request.output_dir)
+    return TrainResult(
+        run_id=run_id,
+        run_name=run_name,
+        model_type=request.model,
+        league=request.league,
+        seasons=result.seasons,
+        prediction_count=len(predictions),
+        metrics=metrics,
+        season_metrics=season_metrics,
+        tracking_uri=store.tracking_uri,
+        experiment=request.experiment,
+        export_dir=export_dir,
+        notes=result.notes,
+    )
+
+
+def _record(
+    store: RunStore,
+    record: ModelRun,
+    predictions: pd.DataFrame,
+    result: WalkForwardResult,
+    metrics: MetricSet,
+    season_metrics: pd.DataFrame,
+    prepared: _Prepared,
+) -> None:
+    """Write params, tags, metrics, predictions, the model and the dataset onto the run."""
+    from ncaa_eval.model.tracking.artifacts import log_dataset, log_model_dir
+
+    run_id = record.run_id
+    store.save_run(record, predictions)
+    store.log_metrics(
+        run_id,
+        {
+            "brier": metrics.brier,
+            "log_loss": metrics.log_loss,
+            "accuracy": metrics.accuracy,
+            "calibration_error": metrics.calibration_error,
+            "scored_games": float(metrics.n),
+        },
+    )
+    for row in season_metrics.to_dict("records"):
+        store.log_metrics(
+            run_id,
+            {"season_brier": float(row["brier"]), "season_log_loss": float(row["log_loss"])},
+            step=int(row["season"]),
+        )
+    with tempfile.TemporaryDirectory(prefix="ncaa-eval-model-") as tmp:
+        model_dir = Path(tmp) / "model"
+        result.model.save(model_dir)
+        log_model_dir(store, run_id, model_dir)
+    log_dataset(
+        store,
+        run_id,
+        predictions.drop(columns=["pred_win_prob", "run_id"]),
+        name=f"{record.league}-tournaments-{record.start_year}-{record.end_year}",
+        source=str(prepared.repository.root.resolve()),
+        digest=prepared.repository.digest,
+    )
