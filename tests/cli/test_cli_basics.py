@@ -33,7 +33,7 @@ def test_help_runs_as_a_module(module: str) -> None:
     done = _run("-m", module, "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Usage: ncaa-eval [OPTIONS] COMMAND [ARGS]...")
-    for command in ("data", "models", "train"):
+    for command in ("bracket", "data", "models", "predict", "runs", "train"):
         assert f"  {command} " in done.stdout
     assert done.stderr == ""
 
@@ -136,7 +136,7 @@ def test_every_command_and_sub_command_has_help_text() -> None:
 
 def test_the_lazy_listing_matches_the_commands() -> None:
     ctx = click.Context(cli, info_name="ncaa-eval")
-    assert cli.list_commands(ctx) == ["data", "models", "train"]
+    assert cli.list_commands(ctx) == ["bracket", "data", "models", "predict", "runs", "train"]
     assert cli.get_command(ctx, "nope") is None
 
 

@@ -24,3 +24,13 @@ league_option = click.option(
     callback=lambda _ctx, _param, value: value.upper() if value else value,
     help="M for men, W for women.",
 )
+
+tracking_uri_option = click.option(
+    "--tracking-uri",
+    envvar="MLFLOW_TRACKING_URI",
+    help="MLflow tracking URI [default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here].",
+)
+
+experiment_option = click.option(
+    "--experiment", default="ncaa-eval", show_default=True, help="MLflow experiment."
+)

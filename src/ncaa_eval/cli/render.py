@@ -52,11 +52,13 @@ def train_summary(result: Any) -> Group:
     m = result.metrics
     table = Table(title="Training run", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
-    table.add_column("value")
+    # Fold rather than cut long values: the export path and the URI must stay copyable.
+    table.add_column("value", overflow="fold")
     seasons = result.seasons
     table.add_row("model", result.model_type)
     table.add_row("league", {"M": "men", "W": "women"}[result.league])
-    table.add_row("seasons", f"{seasons[0]}-{seasons[-1]} ({len(seasons)} tournaments)")
+    plural = "tournament" if len(seasons) == 1 else "tournaments"
+    table.add_row("seasons", f"{seasons[0]}-{seasons[-1]} ({len(seasons)} {plural})")
     table.add_row("predictions", f"{result.prediction_count} ({m.n} scored, First Four excluded)")
     table.add_row("Brier", f"{m.brier:.4f}")
     table.add_row("log loss", f"{m.log_loss:.4f}")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ncaa_eval.cli.options import data_dir_option, league_option
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 @click.command()
@@ -77,8 +81,19 @@ def train(
             run_name=run_name,
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(str(first["msg"]).removeprefix("Value error, ")) from exc
+        raise ConfigError(_options_message(exc)) from exc
     with season_progress(f"{model_name} {league}") as (on_start, on_season):
         result = run_training(request, on_start=on_start, on_season=on_season)
     console.print(train_summary(result))
+
+
+def _options_message(exc: ValidationError) -> str:
+    """One line naming each bad option, e.g. ``--start-year: Input should be ... (got 1900)``."""
+    parts = []
+    for err in exc.errors():
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["loc"]:
+            option = "--" + str(err["loc"][0]).replace("_", "-")
+            message = f"{option}: {message} (got {err.get('input')!r})"
+        parts.append(message)
+    return "; ".join(parts)

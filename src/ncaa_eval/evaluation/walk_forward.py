@@ -188,7 +188,12 @@ def _walk_stateful(
     )
 
 
-def _training_mask(frame: pd.DataFrame, season: int, min_day: int) -> pd.Series:
+def training_mask(frame: pd.DataFrame, season: int, min_day: int) -> pd.Series:
+    """Rows a stateless model may learn from to forecast ``season``'s tournament.
+
+    Earlier seasons (tournaments included) and ``season``'s own regular season, leaving out
+    regular-season games before ``min_day``.
+    """
     before = (frame["season"] < season) | ((frame["season"] == season) & ~frame["is_tournament"])
     return before & (frame["is_tournament"] | (frame["day_num"] >= min_day))
 
@@ -212,7 +217,7 @@ def _walk_stateless(
     cols = features.feature_columns
     frames = []
     for season in seasons:
-        train = frame[_training_mask(frame, season, min_day)]
+        train = frame[training_mask(frame, season, min_day)]
         test = frame[(frame["season"] == season) & frame["is_tournament"]]
         model = model_factory()
         model.fit(train[cols], train["team_a_won"].to_numpy())
@@ -220,7 +225,7 @@ def _walk_stateless(
         if on_season is not None:
             on_season(season, len(test))
     final = model_factory()
-    last = frame[_training_mask(frame, seasons[-1] + 1, min_day)]
+    last = frame[training_mask(frame, seasons[-1] + 1, min_day)]
     final.fit(last[cols], last["team_a_won"].to_numpy())
     return WalkForwardResult(
         predictions=pd.concat(frames, ignore_index=True),

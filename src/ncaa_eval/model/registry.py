@@ -96,15 +96,25 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = ep.load()
-        except Exception as exc:
-            raise NcaaEvalError(
-                f"Model plugin '{ep.name}' ({ep.value}) failed to load: {exc}. "
-                "Fix or uninstall the plugin distribution."
-            ) from exc
-        _add(ep.name, loaded)
+    try:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = ep.load()
+            except Exception as exc:
+                raise NcaaEvalError(
+                    f"Model plugin '{ep.name}' ({ep.value}) failed to load: {exc}. "
+                    "Fix or uninstall the plugin distribution."
+                ) from exc
+            if not (isinstance(loaded, type) and issubclass(loaded, Model)):
+                raise NcaaEvalError(
+                    f"Model plugin '{ep.name}' ({ep.value}) is not a subclass of "
+                    "ncaa_eval.model.base.Model. Fix or uninstall the plugin distribution."
+                )
+            _add(ep.name, loaded)
+    except NcaaEvalError:
+        # Not loaded: the next call reports the same error instead of silently omitting it.
+        _entry_points_loaded = False
+        raise
 
 
 def refresh() -> None:

@@ -108,13 +108,16 @@ def prepare(request: TrainRequest) -> _Prepared:
             f"(it has: {have}); choose --league {repository.leagues[0] if have != 'none' else 'M'}"
             " or import data that includes it."
         )
-    history = [s for s in repository.seasons_available(request.league) if s <= request.end_year]
-    if not history:
-        first = repository.seasons_available(request.league)[0]
+    available = repository.seasons_available(request.league)
+    # Checked against every season in the store: the server below only holds those up to
+    # end_year, so check_range alone would report a range cut short at end_year.
+    if available and not available[0] <= request.start_year <= request.end_year <= available[-1]:
+        have = f"{available[0]}-{available[-1]}"
         raise NcaaEvalError(
-            f"End year {request.end_year} is before the first {request.league} season in the "
-            f"data ({first}); choose --end-year {first} or later."
+            f"Years {request.start_year}-{request.end_year} are outside the {request.league} "
+            f"data ({have}): choose years within {have}."
         )
+    history = [s for s in available if s <= request.end_year]
     server = ChronologicalDataServer(repository, request.league, history)
     seasons = check_range(server, request.start_year, request.end_year, request.league)
     return _Prepared(model_class, config, repository, seasons)
@@ -141,6 +144,11 @@ def train(
     store = RunStore(request.tracking_uri, request.experiment)
     run_name = request.run_name or f"{request.model}-{request.start_year}-{request.end_year}"
     git = git_info(Path.cwd())
+    source = Path(__file__).resolve().parent
+    if git.hash == "unknown" and "site-packages" not in source.parts:
+        # Not run from a checkout: describe the checkout ncaa-eval itself runs from (an editable
+        # install), as MLflow's own mlflow.source.git.commit tag does for `python -m`.
+        git = git_info(source)
     hyperparameters = prepared.config.model_dump(mode="json")
     tags = {
         "model_type": request.model,

@@ -51,7 +51,7 @@ def log_dataset(
         # columns cannot hold missing values; neither applies to this record-only dataset.
         warnings.simplefilter("ignore", UserWarning)
         dataset = from_pandas(frame, source=source, name=name, digest=digest)
-    entity = dataset._to_mlflow_entity()
+        entity = dataset._to_mlflow_entity()
     try:
         store.client.log_inputs(
             run_id,

@@ -1,0 +1,1 @@
+"""Forecasts for a season from a tracked run: pairwise probabilities, submissions, brackets."""

@@ -1,0 +1,200 @@
+"""``P(A beats B)`` for every pair of teams of a season, from a run's model, with no leakage.
+
+A run's saved model has learned from every season up to the run's end year, tournaments
+included. So:
+
+* for a season **after** the run's end year, the saved model is used as it is (a stateful model
+  first walks the regular seasons since, up to the forecast season's Selection Sunday);
+* for a season **within** the run's years, the model is rebuilt from the run's config and fitted
+  on the games before that season's tournament only, exactly as the run's walk-forward did.
+
+Either way the forecast uses only what was known on the season's Selection Sunday.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ncaa_eval.errors import NcaaEvalError
+from ncaa_eval.ingest.repository import ParquetRepository
+from ncaa_eval.ingest.schema import League
+from ncaa_eval.model.base import GAME_COLUMNS, FeatureModelConfig, Model, StatefulModel
+from ncaa_eval.model.registry import get_model
+from ncaa_eval.transform.feature_serving import FeatureConfig, StatefulFeatureServer
+from ncaa_eval.transform.matchups import conference_map, orient_games, pair_rows
+from ncaa_eval.transform.serving import ChronologicalDataServer
+
+
+@dataclass
+class PairForecast:
+    """Pairwise probabilities for one season: ``prob[i, j] = P(team_ids[i] beats team_ids[j])``."""
+
+    season: int
+    league: League
+    team_ids: npt.NDArray[np.int64]
+    prob: npt.NDArray[np.float64]
+    refit: bool
+
+    def pairs(self) -> pd.DataFrame:
+        """One row per unordered pair, team A the lower id: season, team_a_id, team_b_id, pred."""
+        a, b = np.triu_indices(len(self.team_ids), k=1)
+        return pd.DataFrame(
+            {
+                "season": self.season,
+                "team_a_id": self.team_ids[a],
+                "team_b_id": self.team_ids[b],
+                "pred": self.prob[a, b],
+            }
+        )
+
+
+def tournament_teams(repository: ParquetRepository, league: League, season: int) -> list[int]:
+    """The seeded teams of ``season``.
+
+    Raises:
+        NcaaEvalError: the season has no seeds in the store.
+    """
+    seeds = repository.seeds(league)
+    teams = seeds.loc[seeds["season"] == season, "team_id"].astype(int).tolist()
+    if not teams:
+        have = sorted(set(seeds["season"].astype(int)))
+        raise NcaaEvalError(
+            f"Season {season} has no tournament seeds in the {league} store (seeded seasons: "
+            f"{have[0]}-{have[-1]}); import data with {season}'s seeds, or use --all-teams."
+            if have
+            else f"The {league} store has no tournament seeds."
+        )
+    return sorted(teams)
+
+
+def season_teams(repository: ParquetRepository, league: League, season: int) -> list[int]:
+    """Every team that played a game in ``season`` (Kaggle's stage-two pairs), else the seeds."""
+    games = repository.games(league, [season])
+    teams = set(games["w_team_id"].astype(int)) | set(games["l_team_id"].astype(int))
+    return sorted(teams) if teams else tournament_teams(repository, league, season)
+
+
+def forecast_pairs(
+    model_type: str,
+    hyperparameters: dict[str, Any],
+    end_year: int,
+    model_dir: Path | None,
+    repository: ParquetRepository,
+    league: League,
+    season: int,
+    team_ids: list[int],
+) -> PairForecast:
+    """Probabilities for every pair of ``team_ids`` on a neutral court before ``season``'s
+    tournament.
+
+    Args:
+        model_type: the run's registered model name.
+        hyperparameters: the run's full config.
+        end_year: the run's last season (its saved model has seen everything through it).
+        model_dir: the run's saved model folder (None forces a refit from the config).
+        repository: the data store.
+        league: the run's league.
+        season: the season to forecast.
+        team_ids: the teams to pair.
+    """
+    cls = get_model(model_type)
+    config = cls.config_class.model_validate(hyperparameters)
+    available = repository.seasons_available(league)
+    history = [s for s in available if s <= season]
+    if not history:
+        raise NcaaEvalError(
+            f"Season {season} is before the {league} data ({available[0]}-{available[-1]})."
+        )
+    use_saved = season > end_year and model_dir is not None
+    ids = np.array(sorted(set(team_ids)), dtype=np.int64)
+    conferences = conference_map(repository.conferences(league))
+    server = ChronologicalDataServer(repository, league, history)
+    start_day = server.tournament_start_day(season) if season in history else 134
+    rows = pair_rows(season, ids.tolist(), start_day, conferences)
+    if cls.stateful:
+        p = _stateful(
+            cls, config, use_saved, model_dir, end_year, server, conferences, rows, season
+        )
+    else:
+        p = _stateless(cls, config, use_saved, model_dir, repository, league, history, rows, season)
+    prob = np.full((len(ids), len(ids)), 0.5)
+    a, b = np.triu_indices(len(ids), k=1)
+    prob[a, b] = p
+    prob[b, a] = 1.0 - p
+    return PairForecast(season, league, ids, prob, refit=not use_saved)
+
+
+def _stateful(
+    cls: type[Model],
+    config: Any,
+    use_saved: bool,
+    model_dir: Path | None,
+    end_year: int,
+    server: ChronologicalDataServer,
+    conferences: dict[int, dict[int, str]],
+    rows: pd.DataFrame,
+    season: int,
+) -> npt.NDArray[np.float64]:
+    if use_saved:
+        assert model_dir is not None
+        model = cls.load(model_dir)
+        first = end_year + 1
+    else:
+        model = cls(config)
+        assert isinstance(model, StatefulModel)
+        model.reset()
+        first = server.seasons[0]
+    assert isinstance(model, StatefulModel)
+    for s in server.seasons:
+        if s < first:
+            continue
+        games = server.season(s)
+        regular = orient_games(games.regular, conferences)
+        if len(regular):
+            model.update(regular[list(GAME_COLUMNS)])
+        if s == season:
+            break
+        tournament = orient_games(games.tournament, conferences)
+        if len(tournament):
+            model.update(tournament[list(GAME_COLUMNS)])
+    return model.predict_proba(rows[list(GAME_COLUMNS)])
+
+
+def _stateless(
+    cls: type[Model],
+    config: Any,
+    use_saved: bool,
+    model_dir: Path | None,
+    repository: ParquetRepository,
+    league: League,
+    history: list[int],
+    rows: pd.DataFrame,
+    season: int,
+) -> npt.NDArray[np.float64]:
+    from ncaa_eval.evaluation.walk_forward import training_mask
+
+    if isinstance(config, FeatureModelConfig):
+        feature_config, min_day = config.features, config.train_min_day
+    else:
+        feature_config, min_day = FeatureConfig(), FeatureModelConfig().train_min_day
+    features = StatefulFeatureServer(feature_config).serve(repository, league, history)
+    if season not in features.tournament_snapshots:
+        raise NcaaEvalError(
+            f"Season {season} has no tournament to forecast in the {league} data "
+            "(there was none in 2020); choose another season."
+        )
+    X = features.pair_features(season, rows)
+    if use_saved:
+        assert model_dir is not None
+        model = cls.load(model_dir)
+    else:
+        frame = features.frame
+        train = frame[training_mask(frame, season, min_day)]
+        model = cls(config).fit(train[features.feature_columns], train["team_a_won"].to_numpy())
+    return model.predict_proba(X)

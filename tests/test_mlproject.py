@@ -1,0 +1,108 @@
+"""``mlflow run`` of this project end to end: the MLproject entry points, offline, from the venv.
+
+``mlflow run`` creates the run and logs every entry-point parameter; ``ncaa-eval train`` then joins
+that run (``MLFLOW_RUN_ID``) and must log the same values for the keys both write.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ncaa_eval.ingest.repository import ParquetRepository
+from tests.helpers.mlflow_store import MLFLOW_ENV_VARS
+from tests.training.tracking_checks import (
+    Expected,
+    check_tracked_run,
+    client_for,
+    only_run,
+    shared_template,
+    store_copy,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+MLFLOW = VENV_BIN / "mlflow"
+
+pytestmark = pytest.mark.skipif(not MLFLOW.is_file(), reason=f"no mlflow command in {VENV_BIN}")
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    return shared_template(request.config, tmp_path_factory)
+
+
+def _mlflow_run(cwd: Path, uri: str, entry: str, params: dict[str, str]) -> str:
+    """Run one entry point of the project with ``mlflow run``; return its combined output."""
+    env = {k: v for k, v in os.environ.items() if k not in MLFLOW_ENV_VARS}
+    env.pop("NCAA_EVAL_DATA_DIR", None)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["MLFLOW_TRACKING_URI"] = uri
+    command = [str(MLFLOW), "run", str(REPO_ROOT), "--env-manager", "local", "-e", entry]
+    for key, value in params.items():
+        command += ["-P", f"{key}={value}"]
+    done = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    return output
+
+
+def test_mlflow_run_train_records_the_same_run_as_the_cli(
+    demo_store: Path, mlflow_template: Path, tmp_path: Path
+) -> None:
+    uri = store_copy(mlflow_template, tmp_path / "mlflow.db")
+    out = tmp_path / "out"
+    params = {
+        "model": "elo",
+        "start_year": "2023",
+        "end_year": "2025",
+        "data_dir": str(demo_store),
+        "output_dir": str(out),
+    }
+
+    output = _mlflow_run(tmp_path, uri, "train", params)
+
+    run = only_run(uri)
+    # MLflow's entry-point params (every declared one, defaults included) beside ncaa-eval's own;
+    # start_year, end_year and league are logged by both with the same string.
+    entry_params = {**params, "league": "M"}
+    expected = Expected("elo", 2023, 2025, demo_store, out, extra_params=entry_params)
+    check_tracked_run(uri, run, expected, tmp_path / "artifacts")
+    tags = run.data.tags
+    assert tags["mlflow.project.entryPoint"] == "train"
+    assert tags["mlflow.source.type"] == "PROJECT"
+    assert f"Run (ID '{run.info.run_id}') succeeded" in output
+
+
+def test_mlflow_run_main_builds_the_demo_league_when_there_is_no_store(
+    mlflow_template: Path, tmp_path: Path
+) -> None:
+    uri = store_copy(mlflow_template, tmp_path / "mlflow.db")
+    data_dir = tmp_path / "no-store-yet"
+    out = tmp_path / "out"
+    params = {
+        "model": "elo",
+        "start_year": "2024",
+        "end_year": "2025",
+        "data_dir": str(data_dir),
+        "output_dir": str(out),
+    }
+
+    _mlflow_run(tmp_path, uri, "main", params)
+
+    repo = ParquetRepository(data_dir)
+    assert repo.is_demo
+    assert repo.seasons_available("M")[-1] == 2025
+    run = only_run(uri)
+    expected = Expected("elo", 2024, 2025, data_dir, out, extra_params={**params, "league": "M"})
+    check_tracked_run(uri, run, expected, tmp_path / "artifacts")
+    assert run.data.tags["mlflow.project.entryPoint"] == "main"
+    assert client_for(uri).get_experiment(run.info.experiment_id).name == "Default"

@@ -1,0 +1,392 @@
+"""What one training run must leave behind, read back with ``MlflowClient`` and plain files.
+
+The checks recompute what they can (params from the model's config class, metrics from
+``predictions.parquet``, the games from the data store, First Four games from the seeds) instead of
+trusting ncaa-eval's tracking code, and then compare ``RunStore``'s read-back with the raw files.
+Shared by the CLI, orchestrator and MLproject tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from ncaa_eval import __version__
+from ncaa_eval.ingest.repository import ParquetRepository
+from ncaa_eval.model.base import GAME_COLUMNS, Model, StatefulModel
+from ncaa_eval.model.registry import get_model
+from ncaa_eval.model.tracking import PREDICTION_DTYPES, ModelRun, RunStore
+from ncaa_eval.transform.matchups import conference_map, orient_games
+from tests.helpers.mlflow_store import migrate_template, scratch_dir, sqlite_uri
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
+
+#: The files ``--output-dir/runs/<run id>/`` holds, and nothing else.
+EXPORT_FILES = ["predictions.parquet", "run.json"]
+#: The run's top-level artifacts.
+ARTIFACTS = ["config.json", "model", "predictions.parquet", "run.json"]
+
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+_TEMPLATE = pytest.StashKey[Path]()
+
+
+def shared_template(config: pytest.Config, factory: pytest.TempPathFactory) -> Path:
+    """One migrated MLflow SQLite database for the whole session, whichever test asks first.
+
+    Each test copies it (``store_copy``) instead of paying for MLflow's migrations.
+    """
+    if _TEMPLATE not in config.stash:
+        stack = contextlib.ExitStack()
+        config.add_cleanup(stack.close)
+        directory = stack.enter_context(scratch_dir(factory.mktemp("mlflow-template")))
+        config.stash[_TEMPLATE] = migrate_template(directory)
+    return config.stash[_TEMPLATE]
+
+
+def store_copy(template: Path, db: Path) -> str:
+    """Copy the migrated template to ``db`` and return its tracking URI."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, db)
+    return sqlite_uri(db)
+
+
+def make_git_checkout(path: Path) -> str:
+    """A git repository at ``path`` with one commit; its hash, or "unknown" without git."""
+    path.mkdir(parents=True, exist_ok=True)
+    if shutil.which("git") is None:
+        return "unknown"
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-c", "commit.gpgsign=false", *args],
+            cwd=path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        return done.stdout.strip()
+
+    git("init", "-q")
+    (path / "notes.txt").write_text("a training workspace\n")
+    git("add", "notes.txt")
+    git("commit", "-q", "-m", "init")
+    return git("rev-parse", "HEAD")
+
+
+def client_for(uri: str) -> MlflowClient:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def all_runs(uri: str) -> list[Run]:
+    """Every run in the store, in every experiment, deleted ones included."""
+    from mlflow.entities import ViewType
+
+    client = client_for(uri)
+    ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+    return list(client.search_runs(ids, run_view_type=ViewType.ALL, max_results=1000))
+
+
+def only_run(uri: str) -> Run:
+    runs = all_runs(uri)
+    assert len(runs) == 1, [(r.info.run_name, r.info.status) for r in runs]
+    return runs[0]
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """MLflow params of a nested config: dotted keys, ``str(value)``, lists as JSON."""
+    out: dict[str, str] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        elif isinstance(value, list | dict):
+            out[f"{prefix}{key}"] = json.dumps(value)
+        else:
+            out[f"{prefix}{key}"] = str(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The run a ``train`` command should produce."""
+
+    model: str
+    start: int
+    end: int
+    data_dir: Path
+    output_dir: Path | None
+    league: str = "M"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    #: The git commit to expect; None to check only that the git tags agree with each other.
+    git_hash: str | None = None
+    #: Params logged by someone else on the same run (``mlflow run``'s entry-point params).
+    extra_params: dict[str, str] = field(default_factory=dict)
+    #: ``--run-name``; None for the default ``<model>-<start>-<end>``.
+    name: str | None = None
+
+    @property
+    def run_name(self) -> str:
+        return self.name or f"{self.model}-{self.start}-{self.end}"
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        config = get_model(self.model).config_class.model_validate(self.overrides)
+        dumped: dict[str, Any] = config.model_dump(mode="json")
+        return dumped
+
+    def params(self) -> dict[str, str]:
+        own = {
+            "model_type": self.model,
+            "start_year": str(self.start),
+            "end_year": str(self.end),
+            "league": self.league,
+            **flatten(self.hyperparameters),
+        }
+        for key, value in self.extra_params.items():
+            assert own.get(key, value) == value, f"param {key} would be logged twice"
+        return {**self.extra_params, **own}
+
+
+@dataclass
+class Tracked:
+    """A checked run: the MLflow run, its record, predictions and reloaded model."""
+
+    run: Run
+    record: ModelRun
+    predictions: pd.DataFrame
+    model: Model
+    artifacts: Path
+
+
+def first_four(predictions: pd.DataFrame, seeds: pd.DataFrame) -> BoolArray:
+    """First Four games: both teams hold the same play-in seed line (e.g. W16a and W16b)."""
+    lines = seeds[seeds["play_in"].notna()]
+    lines = pd.DataFrame(
+        {
+            "season": lines["season"].astype("int64"),
+            "team_id": lines["team_id"].astype("int64"),
+            "line": lines["region"].astype(str) + lines["seed_number"].astype(int).astype(str),
+        }
+    )
+    keys = predictions[["season", "team_a_id", "team_b_id"]].astype("int64")
+    a = keys.merge(
+        lines.rename(columns={"team_id": "team_a_id", "line": "line_a"}),
+        on=["season", "team_a_id"],
+        how="left",
+    )
+    both = a.merge(
+        lines.rename(columns={"team_id": "team_b_id", "line": "line_b"}),
+        on=["season", "team_b_id"],
+        how="left",
+    )
+    assert len(both) == len(predictions)
+    mask: BoolArray = (both["line_a"].notna() & (both["line_a"] == both["line_b"])).to_numpy()
+    return mask
+
+
+def scores(p: FloatArray, y: FloatArray) -> dict[str, float]:
+    """Brier, log loss and accuracy of forecasts ``p`` of outcomes ``y`` (0/1)."""
+    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    hits = np.where(p == 0.5, 0.5, ((p > 0.5) == (y == 1.0)).astype(float))
+    return {
+        "brier": float(np.mean((p - y) ** 2)),
+        "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))),
+        "accuracy": float(np.mean(hits)),
+    }
+
+
+def tournament_games(repo: ParquetRepository, league: str, start: int, end: int) -> pd.DataFrame:
+    games = repo.games(league)  # type: ignore[arg-type]
+    keep = games["is_tournament"].astype(bool) & games["season"].between(start, end)
+    return games[keep]
+
+
+def check_clean_exports(output_dir: Path) -> None:
+    """Every exported run folder is complete, and no temporary file is left anywhere."""
+    if not output_dir.exists():
+        return
+    for path in output_dir.rglob("*"):
+        assert not path.name.startswith("."), f"temporary file left behind: {path}"
+        assert not path.name.endswith(".tmp"), f"temporary file left behind: {path}"
+    runs = output_dir / "runs"
+    if runs.exists():
+        for folder in runs.iterdir():
+            assert sorted(p.name for p in folder.iterdir()) == EXPORT_FILES, folder
+
+
+def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> Tracked:
+    """Check everything a finished training run records, exports and reloads."""
+    client = client_for(uri)
+    run_id = str(run.info.run_id)
+    repo = ParquetRepository(expected.data_dir)
+
+    # The run itself.
+    assert run.info.status == "FINISHED"
+    assert run.info.end_time is not None
+    assert run.info.run_name == expected.run_name
+    tags = run.data.tags
+    assert tags["mlflow.runName"] == expected.run_name
+    assert run.data.params == expected.params()
+
+    # Tags: scope, provenance, and the git tags agreeing with each other.
+    for key, value in {
+        "model_type": expected.model,
+        "league": expected.league,
+        "start_year": str(expected.start),
+        "end_year": str(expected.end),
+        "ncaa_eval_version": __version__,
+        "data_digest": repo.digest,
+        "ncaa_eval_records": "1",
+    }.items():
+        assert tags.get(key) == value, (key, tags.get(key))
+    git_hash = tags["git_hash"]
+    if expected.git_hash is not None:
+        assert git_hash == expected.git_hash
+    if git_hash == "unknown":
+        assert tags["git_dirty"] == "unknown"
+        assert "mlflow.source.git.commit" not in tags, "MLflow's git tag contradicts git_hash"
+    else:
+        assert len(git_hash) == 40
+        assert tags["mlflow.source.git.commit"] == git_hash
+        assert tags["git_dirty"] in ("true", "false")
+
+    # Artifacts, downloaded whole.
+    assert sorted(a.path for a in client.list_artifacts(run_id)) == ARTIFACTS
+    artifacts = Path(client.download_artifacts(run_id, "", str(scratch)))
+    record = ModelRun.model_validate_json((artifacts / "run.json").read_bytes())
+    table = pq.read_table(artifacts / "predictions.parquet")
+    predictions = table.to_pandas().astype(PREDICTION_DTYPES)
+    hyperparameters = expected.hyperparameters
+    assert json.loads((artifacts / "config.json").read_text()) == hyperparameters
+
+    # The record.
+    assert record.run_id == run_id
+    assert record.model_type == expected.model
+    assert record.hyperparameters == hyperparameters
+    assert (record.start_year, record.end_year, record.league) == (
+        expected.start,
+        expected.end,
+        expected.league,
+    )
+    assert record.run_name == expected.run_name
+    assert record.prediction_count == len(predictions) == int(tags["prediction_count"])
+    assert record.data_digest == repo.digest
+    assert record.git_hash == git_hash
+    assert {True: "true", False: "false", None: "unknown"}[record.git_dirty] == tags["git_dirty"]
+    assert record.ncaa_eval_version == __version__
+    started = datetime.fromtimestamp(run.info.start_time / 1000, tz=UTC)
+    ended = datetime.fromtimestamp(run.info.end_time / 1000, tz=UTC)
+    assert started.timestamp() - 1 <= record.timestamp.timestamp() <= ended.timestamp()
+
+    # RunStore reads back exactly what was written.
+    store = RunStore(uri)
+    assert store.load_run(run_id) == record
+    pd.testing.assert_frame_equal(store.load_predictions(run_id), predictions)
+
+    # The predictions: every tournament game of the range, once, from team A's side.
+    games = tournament_games(repo, expected.league, expected.start, expected.end)
+    assert (predictions["run_id"] == run_id).all()
+    assert predictions["game_id"].is_unique
+    assert set(predictions["game_id"]) == set(games["game_id"])
+    truth = games.set_index("game_id").loc[predictions["game_id"]]
+    w, lo = truth["w_team_id"].to_numpy(), truth["l_team_id"].to_numpy()
+    np.testing.assert_array_equal(predictions["team_a_id"], np.minimum(w, lo))
+    np.testing.assert_array_equal(predictions["team_b_id"], np.maximum(w, lo))
+    np.testing.assert_array_equal(predictions["team_a_won"].to_numpy(dtype=bool), w < lo)
+    np.testing.assert_array_equal(predictions["season"], truth["season"])
+    p = predictions["pred_win_prob"].to_numpy()
+    assert ((p >= 0) & (p <= 1)).all()
+
+    # Metrics, recomputed over the main draw (First Four predicted but not scored).
+    main = predictions[~first_four(predictions, repo.seeds(expected.league))]  # type: ignore[arg-type]
+    y = main["team_a_won"].to_numpy(dtype=float)
+    overall = scores(main["pred_win_prob"].to_numpy(), y)
+    metrics = run.data.metrics
+    for key, score in overall.items():
+        assert metrics[key] == pytest.approx(score, rel=1e-9, abs=1e-12), key
+    assert 0 <= metrics["calibration_error"] <= 1
+    assert metrics["scored_games"] == len(main)
+    seasons = sorted(set(predictions["season"].tolist()))
+    for name in ("brier", "log_loss"):
+        history = sorted(client.get_metric_history(run_id, f"season_{name}"), key=lambda m: m.step)
+        assert [m.step for m in history] == seasons
+        for metric in history:
+            part = main[main["season"] == metric.step]
+            want = scores(part["pred_win_prob"].to_numpy(), part["team_a_won"].to_numpy(float))
+            assert metric.value == pytest.approx(want[name], rel=1e-9, abs=1e-12)
+
+    # The dataset input.
+    assert run.inputs is not None
+    inputs = run.inputs.dataset_inputs
+    assert len(inputs) == 1
+    dataset = inputs[0].dataset
+    assert dataset.name == f"{expected.league}-tournaments-{expected.start}-{expected.end}"
+    assert dataset.digest == repo.digest
+    assert json.loads(dataset.source)["uri"] == str((expected.data_dir / "store").resolve())
+    assert json.loads(str(dataset.profile))["num_rows"] == len(predictions)
+    assert {(t.key, t.value) for t in inputs[0].tags} == {("mlflow.data.context", "training")}
+
+    # The fitted model: JSON/UBJ files, never pickle, reloadable by its registered class.
+    model_dir = artifacts / "model"
+    assert not [p for p in model_dir.rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
+    saved = json.loads((model_dir / "config.json").read_text())
+    assert saved == {"model": expected.model, "config": hyperparameters}
+    model = get_model(expected.model).load(model_dir)
+    assert model.is_fitted
+    assert model.get_config().model_dump(mode="json") == hyperparameters
+    rows = model_inputs(model, repo, expected.league, expected.end)
+    reloaded = model.predict_proba(rows)
+    assert reloaded.shape == (len(rows),)
+    assert ((reloaded >= 0) & (reloaded <= 1)).all()
+    assert len(np.unique(reloaded)) > 1, "the reloaded model predicts a constant"
+
+    # The export.
+    if expected.output_dir is not None:
+        folder = expected.output_dir / "runs" / run_id
+        assert sorted(p.name for p in folder.iterdir()) == EXPORT_FILES
+        assert ModelRun.model_validate_json((folder / "run.json").read_bytes()) == record
+        assert pq.read_table(folder / "predictions.parquet").equals(table)
+        check_clean_exports(expected.output_dir)
+    return Tracked(run, record, predictions, model, artifacts)
+
+
+def model_inputs(model: Model, repo: ParquetRepository, league: str, season: int) -> pd.DataFrame:
+    """Rows a reloaded model can predict: ``season``'s tournament games for a stateful model,
+    a small synthetic feature matrix (every column its config serves) for a stateless one."""
+    if isinstance(model, StatefulModel):
+        games = tournament_games(repo, league, season, season)
+        oriented = orient_games(games, conference_map(repo.conferences(league)))  # type: ignore[arg-type]
+        return oriented[list(GAME_COLUMNS)]
+    features = getattr(model.get_config(), "features")  # noqa: B009
+    columns: list[str] = features.feature_columns()
+    rng = np.random.default_rng(0)
+    values = rng.normal(0.0, 5.0, size=(16, len(columns)))
+    values[0] = 0.0
+    return pd.DataFrame(values, columns=columns)
