@@ -114,14 +114,24 @@ def info(data_dir: Path) -> None:
     show_default=True,
     help="How many seasons to generate (ending 2025).",
 )
-def demo(data_dir: Path, seed: int, seasons: int) -> None:
+@click.option(
+    "--if-missing",
+    is_flag=True,
+    help="Do nothing when DATA_DIR already holds a data store (real or demo).",
+)
+def demo(data_dir: Path, seed: int, seasons: int, if_missing: bool) -> None:
     """Generate the synthetic demo league in Kaggle's CSV layout and import it.
 
     About 350 teams in 32 conferences, 20 seasons, 68-team tournaments: enough to train every
     model without the Kaggle download.
     """
-    from ncaa_eval.cli.console import step_progress
+    from ncaa_eval.cli.console import console, step_progress
     from ncaa_eval.ingest.demo_store import build_demo_store
+    from ncaa_eval.ingest.repository import MANIFEST, STORE_DIR
+
+    if if_missing and (data_dir / STORE_DIR / MANIFEST).is_file():
+        console.print(f"{data_dir} already holds a data store; left as it is.")
+        return
 
     with step_progress("generating", total=None) as advance:
         summary = build_demo_store(data_dir, seed=seed, n_seasons=seasons, progress=advance)
