@@ -26,6 +26,7 @@ from ncaa_eval.model.base import (
     Model,
     ModelConfig,
 )
+from ncaa_eval.model.inputs import binary_target, numeric_matrix
 from ncaa_eval.model.registry import register_model
 
 _MISSING_SUFFIX = "__missing"
@@ -154,8 +155,8 @@ class LogisticRegressionModel(Model):
         from sklearn.linear_model import LogisticRegression
 
         names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else []
-        raw = _numeric_matrix(X, names, "fit")
-        target = _binary_target(y, raw.shape[0])
+        raw = numeric_matrix(X, names, "fit")
+        target = binary_target(y, raw.shape[0]).astype(np.int64)
         has_nan = [bool(np.isnan(raw[:, j]).any()) for j in range(raw.shape[1])]
         medians = np.array([_median(raw[:, j]) for j in range(raw.shape[1])], dtype=np.float64)
         indicators = (
@@ -199,7 +200,7 @@ class LogisticRegressionModel(Model):
             ValueError: a training feature column is missing or non-numeric.
         """
         state = self._fitted_state()
-        return state.predict(_numeric_matrix(X, state.feature_names, "predict_proba"))
+        return state.predict(numeric_matrix(X, state.feature_names, "predict_proba"))
 
     def _fitted_state(self) -> LinearState:
         self._check_fitted()
@@ -229,33 +230,3 @@ def _design(
     position = {name: i for i, name in enumerate(names)}
     columns = [position[name] for name in indicator_features]
     return np.hstack([filled, nan_mask[:, columns].astype(np.float64)])
-
-
-def _numeric_matrix(X: pd.DataFrame, columns: list[str], method: str) -> FloatArray:
-    """The ``columns`` of ``X`` as a float matrix, or a ValueError naming what is wrong."""
-    if not isinstance(X, pd.DataFrame):
-        raise ValueError(f"{method} takes a pandas DataFrame of features; got {type(X).__name__}.")
-    if method == "fit" and (X.shape[1] == 0 or X.shape[0] == 0):
-        raise ValueError(f"fit needs at least one row and one feature; got shape {X.shape}.")
-    missing = [c for c in columns if c not in X.columns]
-    if missing:
-        raise ValueError(f"{method}: X lacks the training feature column(s) {missing}.")
-    non_numeric = [
-        str(c)
-        for c in columns
-        if not (pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_complex_dtype(X[c]))
-    ]
-    if non_numeric:
-        raise ValueError(f"{method}: feature column(s) {non_numeric} are not numeric.")
-    return X[columns].to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _binary_target(y: npt.ArrayLike, n_rows: int) -> npt.NDArray[np.int64]:
-    target = np.asarray(y, dtype=np.float64).ravel()
-    if target.size != n_rows:
-        raise ValueError(f"y has {target.size} labels for {n_rows} rows of X.")
-    if not np.isin(target, (0.0, 1.0)).all():
-        raise ValueError("y must hold only 0 and 1 (1 when team A won).")
-    if np.unique(target).size < 2:
-        raise ValueError("y holds a single class; fitting needs both wins and losses.")
-    return target.astype(np.int64)

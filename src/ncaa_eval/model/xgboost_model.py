@@ -31,6 +31,7 @@ from ncaa_eval.model.base import (
     Model,
     ModelConfig,
 )
+from ncaa_eval.model.inputs import binary_target, numeric_matrix
 from ncaa_eval.model.registry import register_model
 
 if TYPE_CHECKING:
@@ -164,8 +165,8 @@ class XGBoostModel(Model):
         import xgboost
 
         names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else []
-        raw = _numeric_matrix(X, names, "fit")
-        target = _binary_target(y, raw.shape[0])
+        raw = numeric_matrix(X, names, "fit")
+        target = binary_target(y, raw.shape[0])
         params = self._params()
         train, valid = time_ordered_split(raw.shape[0], self.config.validation_fraction)
         best_iteration: int | None = None
@@ -204,7 +205,7 @@ class XGBoostModel(Model):
 
         self._check_fitted()
         assert self.booster_ is not None
-        raw = _numeric_matrix(X, self.feature_names_, "predict_proba")
+        raw = numeric_matrix(X, self.feature_names_, "predict_proba")
         if raw.shape[0] == 0:
             return np.empty(0, dtype=np.float64)
         matrix = xgboost.DMatrix(raw, nthread=self.config.n_jobs)
@@ -235,33 +236,3 @@ class XGBoostModel(Model):
         self.n_rounds_ = int(meta["n_rounds"])
         loss = meta["validation_logloss"]
         self.validation_logloss_ = None if loss is None else float(loss)
-
-
-def _numeric_matrix(X: pd.DataFrame, columns: list[str], method: str) -> FloatArray:
-    """The ``columns`` of ``X`` as a float matrix (NaN kept), or a ValueError naming the issue."""
-    if not isinstance(X, pd.DataFrame):
-        raise ValueError(f"{method} takes a pandas DataFrame of features; got {type(X).__name__}.")
-    if method == "fit" and (X.shape[0] == 0 or X.shape[1] == 0):
-        raise ValueError(f"fit needs at least one row and one feature; got shape {X.shape}.")
-    missing = [c for c in columns if c not in X.columns]
-    if missing:
-        raise ValueError(f"{method}: X lacks the training feature column(s) {missing}.")
-    non_numeric = [
-        c
-        for c in columns
-        if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_complex_dtype(X[c])
-    ]
-    if non_numeric:
-        raise ValueError(f"{method}: feature column(s) {non_numeric} are not numeric.")
-    return X[columns].to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _binary_target(y: npt.ArrayLike, n_rows: int) -> npt.NDArray[np.float64]:
-    target = np.asarray(y, dtype=np.float64).ravel()
-    if target.size != n_rows:
-        raise ValueError(f"y has {target.size} labels for {n_rows} rows of X.")
-    if not np.isin(target, (0.0, 1.0)).all():
-        raise ValueError("y must hold only 0 and 1 (1 when team A won).")
-    if np.unique(target).size < 2:
-        raise ValueError("y holds a single class; fitting needs both wins and losses.")
-    return target
