@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 #: The files ``--output-dir/runs/<run id>/`` holds, and nothing else.
 EXPORT_FILES = ["predictions.parquet", "run.json"]
 #: The run's top-level artifacts.
-ARTIFACTS = ["config.json", "model", "predictions.parquet", "run.json"]
+ARTIFACTS = ["config.json", "model", "plots", "predictions.parquet", "run.json"]
+#: The run's charts, under ``plots/``.
+PLOTS = ["plots/reliability.png", "plots/season_brier.png"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -285,6 +288,9 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
     predictions = table.to_pandas().astype(PREDICTION_DTYPES)
     hyperparameters = expected.hyperparameters
     assert json.loads((artifacts / "config.json").read_text()) == hyperparameters
+    assert sorted(a.path for a in client.list_artifacts(run_id, "plots")) == PLOTS
+    for name in PLOTS:
+        assert (artifacts / name).read_bytes()[:8] == PNG_SIGNATURE, name
 
     # The record.
     assert record.run_id == run_id

@@ -66,7 +66,8 @@ def tournament_teams(repository: ParquetRepository, league: League, season: int)
         have = sorted(set(seeds["season"].astype(int)))
         raise NcaaEvalError(
             f"Season {season} has no tournament seeds in the {league} store (seeded seasons: "
-            f"{have[0]}-{have[-1]}); import data with {season}'s seeds, or use --all-teams."
+            f"{have[0]}-{have[-1]}); import data with {season}'s seeds (a submission of every "
+            "pair of the season's teams needs none: `predict --all-teams`)."
             if have
             else f"The {league} store has no tournament seeds."
         )
@@ -74,10 +75,26 @@ def tournament_teams(repository: ParquetRepository, league: League, season: int)
 
 
 def season_teams(repository: ParquetRepository, league: League, season: int) -> list[int]:
-    """Every team that played a game in ``season`` (Kaggle's stage-two pairs), else the seeds."""
+    """Every team that played a game in ``season`` (Kaggle's stage-two pairs), else the seeds.
+
+    Raises:
+        NcaaEvalError: the season has neither games nor seeds in the store.
+    """
     games = repository.games(league, [season])
     teams = set(games["w_team_id"].astype(int)) | set(games["l_team_id"].astype(int))
-    return sorted(teams) if teams else tournament_teams(repository, league, season)
+    if teams:
+        return sorted(teams)
+    seeds = repository.seeds(league)
+    seeded = seeds.loc[seeds["season"] == season, "team_id"].astype(int).tolist()
+    if not seeded:
+        # Not tournament_teams' message, which would suggest --all-teams to its own user.
+        available = repository.seasons_available(league)
+        have = f" (it has {available[0]}-{available[-1]})" if available else ""
+        raise NcaaEvalError(
+            f"Season {season} has no games and no seeds in the {league} store{have}; "
+            "import data that includes it."
+        )
+    return sorted(seeded)
 
 
 def forecast_pairs(

@@ -1,4 +1,4 @@
-"""Extra things a training run logs: the fitted model folder and the dataset input."""
+"""Extra things a training run logs: the fitted model folder, its charts and the dataset input."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from ncaa_eval.model.tracking.uri import one_line
 
 #: Artifact folder of the fitted model (``config.json`` plus the model's own state files).
 MODEL_ARTIFACT_PATH = "model"
+#: Artifact folder of the run's PNG charts (shown as images on the run's page in ``mlflow ui``).
+PLOTS_ARTIFACT_PATH = "plots"
 
 
 def log_model_dir(store: RunStore, run_id: str, folder: Path) -> None:
@@ -23,6 +25,16 @@ def log_model_dir(store: RunStore, run_id: str, folder: Path) -> None:
         store.client.log_artifacts(run_id, str(folder), artifact_path=MODEL_ARTIFACT_PATH)
     except MlflowException as exc:
         raise TrackingStoreError(f"Cannot log the model of run {run_id}: {one_line(exc)}") from exc
+
+
+def log_plots_dir(store: RunStore, run_id: str, folder: Path) -> None:
+    """Log a folder of charts as the run's ``plots/`` artifacts."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        store.client.log_artifacts(run_id, str(folder), artifact_path=PLOTS_ARTIFACT_PATH)
+    except MlflowException as exc:
+        raise TrackingStoreError(f"Cannot log the charts of run {run_id}: {one_line(exc)}") from exc
 
 
 def download_model_dir(store: RunStore, run_id: str, dest: Path) -> Path:
