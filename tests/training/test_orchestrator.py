@@ -117,10 +117,13 @@ def test_an_invalid_request_is_refused_when_built(fields: dict[str, Any]) -> Non
 def test_a_failure_after_the_run_started_ends_it_failed(
     demo_store: Path, tracking_uri: str, tmp_path: Path
 ) -> None:
-    blocker = tmp_path / "not-a-folder"
+    # The output folder itself is fine (checked before the run starts); its runs/ is a file.
+    out = tmp_path / "out"
+    out.mkdir()
+    blocker = out / "runs"
     blocker.write_text("a file where the export folder should go\n")
     request = TrainRequest(
-        model="elo", start_year=2024, end_year=2025, data_dir=demo_store, output_dir=blocker
+        model="elo", start_year=2024, end_year=2025, data_dir=demo_store, output_dir=out
     )
     with pytest.raises(NcaaEvalError, match="Cannot export run"):
         train(request)

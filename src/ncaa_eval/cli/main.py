@@ -9,6 +9,9 @@ exit code 1; anything else keeps its traceback.
 from __future__ import annotations
 
 import importlib
+import signal
+import sys
+from types import FrameType
 from typing import Any
 
 import click
@@ -60,6 +63,15 @@ class NcaaEvalGroup(click.Group):
             return super().invoke(ctx)
         except NcaaEvalError as exc:
             raise click.ClickException(" ".join(str(exc).split())) from exc
+        except KeyboardInterrupt:
+            # Ctrl-C: clean-ups have run on the way up (a run is marked KILLED); exit as a shell
+            # expects of SIGINT rather than with Click's "Aborted!" and 1.
+            click.echo("Interrupted.", err=True)
+            sys.exit(128 + signal.SIGINT)
+        except SystemExit as exc:
+            if exc.code == 128 + signal.SIGTERM:
+                click.echo("Terminated.", err=True)
+            raise
 
 
 @click.group(cls=NcaaEvalGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,6 +84,18 @@ def cli() -> None:
     """
 
 
+def _unwind_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # A second SIGTERM during the clean-up ends the process at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    SIGTERM (``kill``, a CI timeout) unwinds like Ctrl-C, so that temporary files are removed and
+    a run is marked KILLED, and ends with exit code 143; Ctrl-C ends with 130.
+    """
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _unwind_on_sigterm)
     cli(prog_name="ncaa-eval")

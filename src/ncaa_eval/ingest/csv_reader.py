@@ -20,7 +20,26 @@ from ncaa_eval.errors import DataValidationError
 _FALLBACK_ENCODING = "cp1252"
 
 
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def _check_text(raw: bytes, name: str) -> None:
+    """Reject UTF-16/32 and binary files up front: Arrow would report their header as missing."""
+    if raw.startswith(_UTF16_32_BOMS):
+        raise DataValidationError(
+            f"{name}: the file is UTF-16 or UTF-32 text; save it as UTF-8 (as Kaggle ships it)."
+        )
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise DataValidationError(
+            f"{name} line {line}: a NUL byte; this is not a CSV text file (UTF-16 or binary?): "
+            "replace it with the file from the Kaggle download."
+        )
+
+
 def _decode_header(raw: bytes, name: str) -> list[str]:
+    _check_text(raw, name)
     first = raw.split(b"\n", 1)[0].rstrip(b"\r")
     if first.startswith(b"\xef\xbb\xbf"):
         first = first[3:]
@@ -128,9 +147,14 @@ def _raise_located_error(
 ) -> None:
     """Re-read as text to name the first bad value; raise a DataValidationError."""
     try:
+        raw.decode("utf-8")
+        encoding = "utf8"
+    except UnicodeDecodeError:  # _check_decodable has made sure cp1252 reads it
+        encoding = _FALLBACK_ENCODING
+    try:
         as_text = pacsv.read_csv(
             io.BytesIO(raw),
-            read_options=pacsv.ReadOptions(encoding=_FALLBACK_ENCODING),
+            read_options=pacsv.ReadOptions(encoding=encoding),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in columns}, include_columns=list(columns)
             ),

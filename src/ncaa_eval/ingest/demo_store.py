@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ncaa_eval.ingest.demo import DemoConfig, write_demo_csvs
 from ncaa_eval.ingest.kaggle import ImportSummary, ProgressFn, import_kaggle
+from ncaa_eval.paths import check_writable_dir
 
 #: The demo league's last season; it ends where the real data ends.
 DEMO_LAST_SEASON = 2025
@@ -19,6 +20,7 @@ def build_demo_store(
     progress: ProgressFn | None = None,
 ) -> ImportSummary:
     """Generate the demo league (deterministic for ``seed``) and import it into ``data_dir``."""
+    check_writable_dir(Path(data_dir), "--data-dir")
     say = progress or (lambda _msg: None)
     config = DemoConfig(
         seed=seed,

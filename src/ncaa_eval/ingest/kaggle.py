@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ncaa_eval import __version__
-from ncaa_eval.errors import DataValidationError
+from ncaa_eval.errors import DataValidationError, NcaaEvalError
 from ncaa_eval.ingest.csv_reader import read_kaggle_csv
 from ncaa_eval.ingest.demo import DEMO_MARKER_FILE
 from ncaa_eval.ingest.repository import FORMAT_VERSION, LeagueTables, to_frame, write_store
@@ -41,6 +41,7 @@ from ncaa_eval.ingest.schema import (
     League,
 )
 from ncaa_eval.ingest.source import KaggleSource, digest_bytes
+from ncaa_eval.paths import check_writable_dir
 
 I16, I32, I8, STR = pa.int16(), pa.int32(), pa.int8(), pa.string()
 
@@ -171,7 +172,13 @@ class _LeagueReader:
             )
         raw = self.source.read_bytes(name)
         self.chunks.append(name.encode() + raw)
-        return read_kaggle_csv(raw, name, columns, nullable=nullable)
+        table = read_kaggle_csv(raw, name, columns, nullable=nullable)
+        if not optional and table.num_rows == 0:
+            raise DataValidationError(
+                f"{name} has a header but no rows: it is required for the "
+                f"{LEAGUE_NAMES[self.league]}'s league; use a complete Kaggle download."
+            )
+        return table
 
     # --- small tables -------------------------------------------------------------------------
 
@@ -543,6 +550,7 @@ def import_kaggle(
                 "MRegularSeasonCompactResults.csv or WRegularSeasonCompactResults.csv in it "
                 "(at the top or inside one folder)."
             )
+        check_writable_dir(Path(data_dir), "--data-dir")
         # The demo league is always imported from the folder it was generated into.
         demo = Path(source_path).is_dir() and (Path(source_path) / DEMO_MARKER_FILE).is_file()
         chunks: list[bytes] = []
@@ -559,7 +567,13 @@ def import_kaggle(
         "leagues": {lg: s.as_dict() for lg, s in summaries.items()},
     }
     say("writing the Parquet store")
-    store = write_store(Path(data_dir), tables, manifest)
+    try:
+        store = write_store(Path(data_dir), tables, manifest)
+    except OSError as exc:  # disk full, permissions changed meanwhile: the old store is kept
+        raise NcaaEvalError(
+            f"Cannot write the data store in '{data_dir}' ({exc.strerror or exc}); the previous "
+            "store is unchanged: free some space or choose another --data-dir."
+        ) from exc
     return ImportSummary(
         store=store,
         leagues=summaries,

@@ -84,6 +84,7 @@ def write_store(
     data_dir.mkdir(parents=True, exist_ok=True)
     final = data_dir / STORE_DIR
     tmp = Path(tempfile.mkdtemp(prefix=".store-new-", dir=data_dir))
+    old: Path | None = None
     try:
         for league, tables in leagues.items():
             root = tmp / league
@@ -95,7 +96,6 @@ def write_store(
                 if on_table is not None:
                     on_table(league, name)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        old: Path | None = None
         if final.exists():
             old = Path(tempfile.mkdtemp(prefix=".store-old-", dir=data_dir))
             os.replace(final, old / STORE_DIR)
@@ -103,7 +103,12 @@ def write_store(
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
+        # Also on Ctrl-C or SIGTERM between the two renames: put the previous store back.
+        if old is not None and not final.exists() and (old / STORE_DIR).exists():
+            os.replace(old / STORE_DIR, final)
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
         raise
     return final
 

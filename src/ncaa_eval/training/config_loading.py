@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,31 +17,110 @@ class ConfigError(NcaaEvalError):
     """A config file or a hyperparameter value is invalid."""
 
 
+#: JSON names of the Python types ``json`` produces, for messages.
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
+               bool: "boolean", type(None): "null"}  # fmt: skip
+_EXAMPLE = 'write a JSON object such as {"k": 30}'
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a JSON object of hyperparameters from ``path``.
 
+    UTF-8 (with or without a BOM), UTF-16 and UTF-32 are accepted, as RFC 8259 allows. A key
+    given twice, ``NaN`` and ``Infinity`` (or a number too large for a float) are rejected.
+
     Raises:
-        ConfigError: the file is missing, not JSON, or not a JSON object.
+        ConfigError: the file is missing, unreadable, empty, not JSON, or not a JSON object.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(f"Config file '{path}' does not exist: give a JSON file.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Config file '{path}' cannot be read: {exc}.") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"Config file '{path}' is a folder: give a JSON file.") from exc
+    except OSError as exc:
+        raise ConfigError(f"Config file '{path}' cannot be read ({exc.strerror}).") from exc
+    if not raw.strip():
+        raise ConfigError(f"Config file '{path}' is empty; {_EXAMPLE}.")
     try:
-        data = json.loads(text)
+        data = json.loads(
+            raw,
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+        )
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Config file '{path}' is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+            f"offset {exc.start}); save it as UTF-8."
+        ) from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"Config file '{path}' is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-            f'{exc.msg}); write a JSON object such as {{"k": 30}}.'
+            f"{exc.msg}); {_EXAMPLE}."
         ) from exc
+    except _JsonValueError as exc:
+        raise ConfigError(f"Config file '{path}': {exc}.") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"Config file '{path}' is nested too deeply; {_EXAMPLE}.") from exc
     if not isinstance(data, dict):
         raise ConfigError(
-            f"Config file '{path}' holds a JSON {type(data).__name__}, not an object; write a "
-            'JSON object such as {"k": 30}.'
+            f"Config file '{path}' holds a JSON {_JSON_TYPES.get(type(data), 'value')}, not an "
+            f"object; {_EXAMPLE}."
         )
     return data
+
+
+class _JsonValueError(ValueError):
+    """Valid JSON syntax that a config must not hold (a repeated key, NaN, Infinity)."""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _JsonValueError(f"the key {_shown(key)} is given twice; keep one")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> float:
+    raise _JsonValueError(f"{name} is not a JSON number; give a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _JsonValueError(f"{_shown(text)} is too large for a number; give a smaller one")
+    return value
+
+
+def _shown(value: object, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters, for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _where(loc: str) -> str:
+    """A field's dotted location as it is, or quoted when it holds odd characters or is long."""
+    return loc if loc.isprintable() and len(loc) <= 60 else _shown(loc)
+
+
+def _non_finite(value: Any, where: str = "") -> str | None:
+    """The dotted location of the first NaN or infinite float in ``value``, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "(config)"
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def validation_message(exc: ValidationError, model_name: str) -> str:
@@ -49,9 +129,9 @@ def validation_message(exc: ValidationError, model_name: str) -> str:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(config)"
         if err["type"] == "extra_forbidden":
-            parts.append(f"unknown field '{loc}'")
+            parts.append(f"unknown field {_shown(loc)}")
         else:
-            parts.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
+            parts.append(f"{_where(loc)}: {err['msg']} (got {_shown(err.get('input'))})")
     return (
         f"Invalid config for model '{model_name}': {'; '.join(parts)}. "
         f"See `ncaa-eval models` for the fields and their ranges."
@@ -66,6 +146,12 @@ def validate_config(
     Raises:
         ConfigError: an unknown key or a bad value, every problem named in one line.
     """
+    bad = _non_finite(params)
+    if bad is not None:
+        raise ConfigError(
+            f"Invalid config for model '{model_name}': {_where(bad)}: NaN and infinity are not "
+            "allowed; give a finite number."
+        )
     try:
         return config_class.model_validate(params)
     except ValidationError as exc:

@@ -1,0 +1,40 @@
+"""Checks on the folders a command will write to, made before any work starts."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ncaa_eval.errors import NcaaEvalError
+
+
+def check_writable_dir(path: Path, option: str) -> None:
+    """Make sure ``path`` is, or can be created as, a folder this process can write to.
+
+    Nothing is left behind: when ``path`` does not exist yet, its nearest existing parent is
+    probed with a temporary folder that is removed at once. Checked before an import or a
+    training run starts, so that a bad folder fails in a second rather than after the work.
+
+    Args:
+        path: The folder.
+        option: The option that named it, e.g. ``--data-dir``, for the message.
+
+    Raises:
+        NcaaEvalError: A part of ``path`` is a file, or the folder cannot be written to.
+    """
+    absolute = Path(os.path.abspath(path))
+    existing = absolute
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NcaaEvalError(
+            f"{option} '{path}': '{existing}' is a file, not a folder; choose another {option}."
+        )
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".ncaa-eval-probe-", dir=existing))
+    except OSError as exc:
+        raise NcaaEvalError(
+            f"{option} '{path}': cannot write in '{existing}' ({exc.strerror}); choose a folder "
+            f"you can write to with {option}."
+        ) from exc
