@@ -9,12 +9,14 @@ A *new* SQLite store runs its schema migrations on first use, and several proces
 once can leave the database unusable. :func:`initialize_store` therefore opens a SQLite store for
 the first time under a :class:`filelock.FileLock` kept next to the database (``mlflow.db.lock``);
 once the schema exists, concurrent writers are fine (MLflow sets a busy timeout). For HTTP servers
-it bounds MLflow's retries, which otherwise back off for minutes when the server is down.
+it first checks, with one request and a short connect timeout, that something answers at the URI,
+and bounds MLflow's retries, which otherwise back off for minutes when the server is down.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from urllib.parse import unquote
@@ -22,12 +24,17 @@ from urllib.parse import unquote
 from ncaa_eval.model.tracking.errors import TrackingStoreError
 
 #: Retry/timeout bounds applied to HTTP tracking servers unless the user set these variables. With
-#: 2 retries, a refused connection fails after about 5 s, a server that accepts but never answers
-#: after about 3 x 8 s + back-off, i.e. about 30 s.
+#: 2 retries, a request to a server that went down fails after about 5 s (refused) and at worst
+#: after 3 x 8 s + back-off (a server that accepts but never answers).
 HTTP_ENV_DEFAULTS: dict[str, str] = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "8",
 }
+
+#: Seconds to wait for the TCP (and TLS) connection of the first request to a server. MLflow's
+#: timeout covers connect and read alike, so an address that drops packets (a stopped VM, a
+#: firewall, a wrong IP) would otherwise cost 3 x 8 s + back-off before anything is said.
+HTTP_CONNECT_TIMEOUT = 5.0
 
 #: How long to wait for another process that is creating the same SQLite store.
 LOCK_TIMEOUT = 120.0
@@ -101,6 +108,7 @@ def initialize_store(uri: str, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
     with _ready_guard:
         if uri in _ready:
             return
+        _quiet_mlflow()
         db = sqlite_path(uri)
         if db is not None:
             from filelock import FileLock, Timeout
@@ -125,8 +133,26 @@ def initialize_store(uri: str, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
         else:
             if is_http_uri(uri):
                 bound_http_retries()
+                probe_http_server(uri)
             _touch(uri)
         _ready.add(uri)
+
+
+def _quiet_mlflow() -> None:
+    """Keep MLflow's chatter out of ncaa-eval's output, unless the user asked for it.
+
+    MLflow logs "Creating initial MLflow database tables..." at INFO on a new SQLite store, and
+    prints "View run ... at: URL" on stdout when a run on a server ends, after our summary (and
+    inside ``--json`` output). Both are switched off here; an environment variable the user set
+    wins.
+    """
+    import logging
+
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 def _preload_sqlalchemy_store() -> None:
@@ -140,6 +166,50 @@ def _preload_sqlalchemy_store() -> None:
         importlib.import_module("mlflow.store.tracking.sqlalchemy_store")
 
 
+def probe_http_server(uri: str, connect_timeout: float = HTTP_CONNECT_TIMEOUT) -> None:
+    """Fail fast, in one request and without retries, when nothing answers at ``uri``.
+
+    Any HTTP answer counts (even 401 or 404: MLflow's own request then says what is wrong), and so
+    does a TLS failure, which MLflow may accept with its own settings
+    (``MLFLOW_TRACKING_INSECURE_TLS``, ``MLFLOW_TRACKING_SERVER_CERT_PATH``). Proxy variables
+    apply as they do to MLflow's requests.
+
+    Raises:
+        TrackingStoreError: The connection is refused, the host is unknown, the connection or the
+            answer times out; the message names the URI and the fix.
+    """
+    import requests
+
+    try:
+        read_timeout = float(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT") or "")
+    except ValueError:
+        read_timeout = float(HTTP_ENV_DEFAULTS["MLFLOW_HTTP_REQUEST_TIMEOUT"])
+    try:
+        response = requests.get(
+            f"{uri.rstrip('/')}/health",
+            timeout=(connect_timeout, read_timeout),
+            allow_redirects=False,
+            stream=True,
+        )
+        response.close()
+    except requests.exceptions.SSLError:
+        return
+    except requests.exceptions.ConnectTimeout as exc:
+        raise _unreachable(uri, f"no connection within {connect_timeout:g} s") from exc
+    except requests.exceptions.ReadTimeout as exc:
+        raise _unreachable(uri, f"no answer within {read_timeout:g} s") from exc
+    except requests.exceptions.RequestException as exc:
+        raise _unreachable(uri, _http_reason(exc)) from exc
+
+
+def _unreachable(uri: str, reason: str) -> TrackingStoreError:
+    return TrackingStoreError(
+        f"Cannot reach the MLflow tracking server at {uri} ({reason}); start the server "
+        "(see the README, Team tracking server) or pass another --tracking-uri / "
+        "MLFLOW_TRACKING_URI"
+    )
+
+
 def _touch(uri: str) -> None:
     """Make MLflow open the store, which creates and migrates a new SQLite database."""
     from mlflow.tracking import MlflowClient
@@ -148,18 +218,33 @@ def _touch(uri: str) -> None:
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
     except Exception as exc:  # MLflow, SQLAlchemy, requests and OS errors alike
         if is_http_uri(uri):
-            what = "Cannot reach the MLflow tracking server at"
-            fix = "start the server or pass another --tracking-uri / MLFLOW_TRACKING_URI"
-            reason = _http_reason(exc)
-        else:
-            what = "Cannot open the MLflow tracking store"
-            fix = "check the URI (e.g. sqlite:///mlflow.db) or set MLFLOW_TRACKING_URI"
-            reason = one_line(exc)
-        raise TrackingStoreError(f"{what} {uri} ({reason}); {fix}") from exc
+            status = _HTTP_STATUS.search(str(exc))
+            if status is not None and status.group(1) in _STATUS_FIXES:
+                raise TrackingStoreError(
+                    f"The server at {uri} answered HTTP {status.group(1)}: "
+                    f"{_STATUS_FIXES[status.group(1)]}"
+                ) from exc
+            raise _unreachable(uri, _http_reason(exc)) from exc
+        raise TrackingStoreError(
+            f"Cannot open the MLflow tracking store {uri} ({one_line(exc)}); check the URI "
+            "(e.g. sqlite:///mlflow.db) or set MLFLOW_TRACKING_URI"
+        ) from exc
 
+
+_HTTP_STATUS = re.compile(r"error code (\d{3})")
+_STATUS_FIXES = {
+    "401": "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)",
+    "403": "this user may not use it; check MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_TOKEN",
+    "404": "it is not an MLflow tracking server; check the host, port and path in "
+    "--tracking-uri / MLFLOW_TRACKING_URI",
+}
 
 _HTTP_REASONS = (
     ("refused", "connection refused"),
+    ("Temporary failure in name resolution", "unknown host"),
+    ("Failed to resolve", "unknown host"),
+    # urllib3's words once MLflow's retries on 500/502/503/504 answers run out.
+    ("too many 50", "it answers HTTP 5xx errors; see the server's log"),
     ("timed out", "timed out"),
     ("Name or service not known", "unknown host"),
     ("nodename nor servname", "unknown host"),
