@@ -508,12 +508,22 @@ def test_compare_runs_over_different_seasons_and_leagues(trained: Trained) -> No
     assert "different seasons" in result.stderr
     assert "warning" not in result.stdout
     out = result.stdout
-    assert "features.elo" in out  # logistic regression's params, absent from Elo's
+    # Logistic regression's params are absent from Elo's: counted, not listed one row each.
+    assert "features.elo" not in out
+    assert re.search(r"\d+ hyperparameters are set in only some of the runs", out)
+    league_row = _row(out, "league")
+    assert "men" in league_row
+    assert "women" in league_row
     season_rows = [line for line in out.splitlines() if re.match(r"│ 20\d\d\s", line)]
     assert [line.split()[1] for line in season_rows] == ["2024", "2025"]
     data = _json(_runs(trained, "compare", trained.elo, trained.logistic, "--json"))
     assert sorted(data["season_brier"]) == ["2024", "2025"]
     assert len(data["warnings"]) == 1
+    # --json keeps every difference, the model-specific ones too.
+    assert data["differing_hyperparameters"]["features.elo"] == {
+        trained.elo: None,
+        trained.logistic: "True",
+    }
 
 
 def test_compare_needs_two_different_saved_runs(trained: Trained) -> None:

@@ -15,8 +15,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a message is one line, however narrow the terminal (or 80 columns when piped), so
+# that it can be grepped and copied; tables still fit the width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager

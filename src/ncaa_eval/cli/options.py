@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ncaa_eval import DEFAULT_EXPERIMENT
+
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -21,6 +23,7 @@ league_option = click.option(
     type=click.Choice(["M", "W"], case_sensitive=False),
     default="M",
     show_default=True,
+    metavar="[M|W]",
     callback=lambda _ctx, _param, value: value.upper() if value else value,
     help="M for men, W for women.",
 )
@@ -32,5 +35,5 @@ tracking_uri_option = click.option(
 )
 
 experiment_option = click.option(
-    "--experiment", default="ncaa-eval", show_default=True, help="MLflow experiment."
+    "--experiment", default=DEFAULT_EXPERIMENT, show_default=True, help="MLflow experiment."
 )

@@ -64,6 +64,12 @@ def train_summary(result: Any) -> Group:
     table.add_row("log loss", f"{m.log_loss:.4f}")
     table.add_row("accuracy", f"{m.accuracy:.1%}")
     table.add_row("calibration error", f"{m.calibration_error:.4f}")
+    t = result.timings
+    table.add_row(
+        "time",
+        f"{t['total']:.1f} s (forecasting {t['forecasting']:.1f} s, MLflow {t['tracking']:.1f} s, "
+        f"charts {t['charts']:.1f} s)",
+    )
     table.add_row("run id", result.run_id)
     table.add_row("run name", result.run_name)
     table.add_row("tracking", f"{result.tracking_uri} (experiment '{result.experiment}')")
@@ -74,6 +80,38 @@ def train_summary(result: Any) -> Group:
     for note in result.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
     return Group(*parts)
+
+
+def train_result_json(result: Any) -> str:
+    """The training result as one JSON object: ids, scope, scores per season, timings."""
+    import json
+
+    m = result.metrics
+    payload = {
+        "run_id": result.run_id,
+        "run_name": result.run_name,
+        "model": result.model_type,
+        "league": result.league,
+        "seasons": result.seasons,
+        "predictions": result.prediction_count,
+        "metrics": {
+            "brier": m.brier,
+            "log_loss": m.log_loss,
+            "accuracy": m.accuracy,
+            "calibration_error": m.calibration_error,
+            "scored_games": m.n,
+        },
+        "season_metrics": [
+            {k: (int(v) if k in ("season", "n") else float(v)) for k, v in row.items()}
+            for row in result.season_metrics.to_dict("records")
+        ],
+        "tracking_uri": result.tracking_uri,
+        "experiment": result.experiment,
+        "export_dir": str(result.export_dir) if result.export_dir is not None else None,
+        "timings": {k: round(v, 4) for k, v in result.timings.items()},
+        "notes": result.notes,
+    }
+    return json.dumps(payload)
 
 
 def _ui_hint(uri: str) -> str:

@@ -32,6 +32,8 @@ MISSING = "-"
 #: Marks the best value of a row in `runs compare` (besides bold green on a terminal).
 BEST_MARK = "*"
 
+#: How a league is named in tables (the train summary and `runs show` say the same).
+_LEAGUES = {"M": "men", "W": "women"}
 _STATUS_STYLES = {
     "FINISHED": "green",
     "FAILED": "red",
@@ -74,6 +76,7 @@ def runs() -> None:
 @click.option(
     "--league",
     type=click.Choice(["M", "W"], case_sensitive=False),
+    metavar="[M|W]",
     callback=lambda _ctx, _param, value: value.upper() if value else value,
     help="Only men's (M) or women's (W) runs.",
 )
@@ -213,7 +216,7 @@ def _show_parts(details: RunDetails, store: RunStore) -> list[RenderableType]:
     about.add_row("run name", run.run_name or MISSING)
     about.add_row("status", _status(run.status))
     about.add_row("model", run.model_type or MISSING)
-    about.add_row("league", {"M": "men", "W": "women"}.get(run.league or "", MISSING))
+    about.add_row("league", _LEAGUES.get(run.league or "", MISSING))
     about.add_row("seasons", _years(run.start_year, run.end_year))
     if run.prediction_count is not None:
         about.add_row("predictions", str(run.prediction_count))
@@ -323,19 +326,34 @@ def _compare_parts(comparison: RunComparison) -> list[RenderableType]:
 
     about = _side_by_side("Runs", headers)
     about.add_row("model", *[r.model_type or MISSING for r in runs_])
-    about.add_row("league", *[r.league or MISSING for r in runs_])
+    about.add_row("league", *[_LEAGUES.get(r.league or "", r.league or MISSING) for r in runs_])
     about.add_row("seasons", *[_years(r.start_year, r.end_year) for r in runs_])
     about.add_row("predictions", *[_count(r.prediction_count) for r in runs_])
     about.add_row("status", *[_status(r.status) for r in runs_])
     parts: list[RenderableType] = [about]
 
-    if comparison.differing_params:
+    # A hyperparameter only some of the runs have (runs of different models) is not a difference
+    # worth a row each: dozens of rows with one side empty. They are counted, and listed in --json.
+    shared = {
+        name: values
+        for name, values in comparison.differing_params.items()
+        if all(v is not None for v in values)
+    }
+    partial = len(comparison.differing_params) - len(shared)
+    if shared:
         params = _side_by_side("Hyperparameters that differ", headers)
-        for name, values in comparison.differing_params.items():
+        for name, values in shared.items():
             params.add_row(name, *[MISSING if v is None else v for v in values])
         parts.append(params)
-    else:
+    elif not partial:
         parts.append(Text("The hyperparameters are identical."))
+    if partial:
+        parts.append(
+            Text(
+                f"{partial} hyperparameters are set in only some of the runs (different models): "
+                "see `runs show RUN_ID` or `runs compare --json`."
+            )
+        )
 
     metrics = _side_by_side(f"Metrics ({BEST_MARK} = best)", headers)
     for name, scores in comparison.metrics.items():

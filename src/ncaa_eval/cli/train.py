@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ncaa_eval.cli.options import data_dir_option, league_option
+from ncaa_eval.cli.options import data_dir_option, experiment_option, league_option
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -39,8 +39,11 @@ if TYPE_CHECKING:
     envvar="MLFLOW_TRACKING_URI",
     help="MLflow tracking URI [default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here].",
 )
-@click.option("--experiment", default="ncaa-eval", show_default=True, help="MLflow experiment.")
+@experiment_option
 @click.option("--run-name", help="MLflow run name [default: <model>-<start>-<end>].")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as one JSON object (for scripts)."
+)
 def train(
     model_name: str,
     start_year: int,
@@ -52,6 +55,7 @@ def train(
     tracking_uri: str | None,
     experiment: str,
     run_name: str | None,
+    as_json: bool,
 ) -> None:
     """Train a model walk-forward over START..END and record the run in MLflow.
 
@@ -61,7 +65,7 @@ def train(
     from pydantic import ValidationError
 
     from ncaa_eval.cli.console import console
-    from ncaa_eval.cli.render import season_progress, train_summary
+    from ncaa_eval.cli.render import season_progress, train_result_json, train_summary
     from ncaa_eval.training import TrainRequest
     from ncaa_eval.training import train as run_training
     from ncaa_eval.training.config_loading import ConfigError, read_config_file
@@ -84,7 +88,10 @@ def train(
         raise ConfigError(_options_message(exc)) from exc
     with season_progress(f"{model_name} {league}") as (on_start, on_season):
         result = run_training(request, on_start=on_start, on_season=on_season)
-    console.print(train_summary(result))
+    if as_json:
+        click.echo(train_result_json(result))
+    else:
+        console.print(train_summary(result))
 
 
 def _options_message(exc: ValidationError) -> str:

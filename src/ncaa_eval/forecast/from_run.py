@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ncaa_eval import DEFAULT_EXPERIMENT
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.forecast.pairs import PairForecast, forecast_pairs, season_teams, tournament_teams
 from ncaa_eval.ingest.repository import ParquetRepository
@@ -27,7 +28,7 @@ def forecast_from_run(
     data_dir: Path,
     *,
     tracking_uri: str | None = None,
-    experiment: str = "ncaa-eval",
+    experiment: str = DEFAULT_EXPERIMENT,
     all_teams: bool = False,
 ) -> RunForecast:
     """Forecast every pair of ``season``'s tournament teams (or all its teams) with a run's model.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,20 +23,19 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ncaa_eval import __version__
+from ncaa_eval import DEFAULT_EXPERIMENT, __version__
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.evaluation.metrics import MetricSet
 from ncaa_eval.evaluation.walk_forward import WalkForwardResult, check_range, walk_forward
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.model.base import Model
 from ncaa_eval.model.registry import get_model
+from ncaa_eval.paths import check_writable_dir
 from ncaa_eval.training.config_loading import validate_config
 from ncaa_eval.transform.serving import ChronologicalDataServer
 
 if TYPE_CHECKING:
     from ncaa_eval.model.tracking import ModelRun, RunStore
-
-DEFAULT_EXPERIMENT = "ncaa-eval"
 
 
 class TrainRequest(BaseModel):
@@ -82,6 +82,9 @@ class TrainResult:
     experiment: str
     export_dir: Path | None
     notes: list[str]
+    #: Wall seconds: ``total``, ``forecasting`` (the walk-forward) and ``tracking`` (every
+    #: MLflow call: creating, filling and ending the run, and the export).
+    timings: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ def prepare(request: TrainRequest) -> _Prepared:
     history = [s for s in available if s <= request.end_year]
     server = ChronologicalDataServer(repository, request.league, history)
     seasons = check_range(server, request.start_year, request.end_year, request.league)
+    if request.output_dir is not None:
+        check_writable_dir(request.output_dir, "--output-dir")
     return _Prepared(model_class, config, repository, seasons)
 
 
@@ -140,6 +145,7 @@ def train(
     """
     from ncaa_eval.model.tracking import PREDICTION_COLUMNS, ModelRun, RunStore, git_info
 
+    clock_start = time.perf_counter()
     prepared = prepare(request)
     store = RunStore(request.tracking_uri, request.experiment)
     run_name = request.run_name or f"{request.model}-{request.start_year}-{request.end_year}"
@@ -159,8 +165,10 @@ def train(
     }
     if on_start is not None:
         on_start(prepared.seasons)
+    tracking_start = time.perf_counter()
     with store.start_run(run_name=run_name, tags=tags) as run_id:
         started = dt.datetime.now(dt.UTC)
+        forecast_start = time.perf_counter()
         result = walk_forward(
             lambda: prepared.model_class(prepared.config),
             prepared.repository,
@@ -169,6 +177,7 @@ def train(
             request.end_year,
             on_season=on_season,
         )
+        forecasting = time.perf_counter() - forecast_start
         predictions = result.predictions.assign(run_id=run_id)[list(PREDICTION_COLUMNS)]
         record = ModelRun(
             run_id=run_id,
@@ -186,10 +195,11 @@ def train(
         )
         metrics = result.metrics()
         season_metrics = result.season_metrics()
-        _record(store, record, predictions, result, metrics, season_metrics, prepared)
+        charting = _record(store, record, predictions, result, metrics, season_metrics, prepared)
         export_dir = None
         if request.output_dir is not None:
             export_dir = store.export(run_id, request.output_dir)
+    done = time.perf_counter()
     return TrainResult(
         run_id=run_id,
         run_name=run_name,
@@ -203,6 +213,12 @@ def train(
         experiment=request.experiment,
         export_dir=export_dir,
         notes=result.notes,
+        timings={
+            "total": done - clock_start,
+            "forecasting": forecasting,
+            "charts": charting,
+            "tracking": done - tracking_start - forecasting - charting,
+        },
     )
 
 
@@ -214,9 +230,13 @@ def _record(
     metrics: MetricSet,
     season_metrics: pd.DataFrame,
     prepared: _Prepared,
-) -> None:
-    """Write params, tags, metrics, predictions, the model and the dataset onto the run."""
-    from ncaa_eval.model.tracking.artifacts import log_dataset, log_model_dir
+) -> float:
+    """Write params, tags, metrics, predictions, the model, charts and the dataset onto the run.
+
+    Returns the seconds spent drawing the charts (the rest is MLflow's).
+    """
+    from ncaa_eval.evaluation.plots import write_run_plots
+    from ncaa_eval.model.tracking.artifacts import log_dataset, log_model_dir, log_plots_dir
 
     run_id = record.run_id
     store.save_run(record, predictions)
@@ -230,16 +250,27 @@ def _record(
             "scored_games": float(metrics.n),
         },
     )
-    for row in season_metrics.to_dict("records"):
-        store.log_metrics(
-            run_id,
-            {"season_brier": float(row["brier"]), "season_log_loss": float(row["log_loss"])},
-            step=int(row["season"]),
-        )
+    store.log_metric_steps(
+        run_id,
+        {
+            int(row["season"]): {
+                "season_brier": float(row["brier"]),
+                "season_log_loss": float(row["log_loss"]),
+            }
+            for row in season_metrics.to_dict("records")
+        },
+    )
     with tempfile.TemporaryDirectory(prefix="ncaa-eval-model-") as tmp:
         model_dir = Path(tmp) / "model"
         result.model.save(model_dir)
         log_model_dir(store, run_id, model_dir)
+        league = {"M": "men", "W": "women"}[record.league]
+        title = f"{record.model_type}, {league}, {record.start_year}-{record.end_year}"
+        plots = Path(tmp) / "plots"
+        chart_start = time.perf_counter()
+        write_run_plots(result.scored, season_metrics, metrics.brier, title, plots)
+        charting = time.perf_counter() - chart_start
+        log_plots_dir(store, run_id, plots)
     log_dataset(
         store,
         run_id,
@@ -248,3 +279,4 @@ def _record(
         source=str(prepared.repository.root.resolve()),
         digest=prepared.repository.digest,
     )
+    return charting

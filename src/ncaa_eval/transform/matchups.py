@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 _FLIP = {"H": "A", "A": "H", "N": "N"}
@@ -57,14 +58,27 @@ def orient_games(
         },
         index=games.index,
     )
-    conf = conferences or {}
-    out["team_a_conf"] = [
-        conf.get(int(s), {}).get(int(t)) for s, t in zip(seasons, team_a, strict=True)
-    ]
-    out["team_b_conf"] = [
-        conf.get(int(s), {}).get(int(t)) for s, t in zip(seasons, team_b, strict=True)
-    ]
+    out["team_a_conf"] = _conference_of(seasons, team_a, conferences or {})
+    out["team_b_conf"] = _conference_of(seasons, team_b, conferences or {})
     out["team_a_won"] = a_won.astype(np.int64)
+    return out
+
+
+def _conference_of(
+    seasons: npt.NDArray[np.int64],
+    teams: npt.NDArray[np.int64],
+    conferences: Mapping[int, Mapping[int, str]],
+) -> npt.NDArray[np.object_]:
+    """Each team's conference in its season (None when unknown), looked up a season at a time."""
+    out = np.full(len(teams), None, dtype=object)
+    for season in np.unique(seasons):
+        conf = conferences.get(int(season))
+        if not conf:
+            continue
+        rows = np.flatnonzero(seasons == season)
+        lookup = pd.Series(conf, dtype=object)
+        found = lookup.reindex(teams[rows])
+        out[rows] = found.where(found.notna(), None).to_numpy(dtype=object)
     return out
 
 

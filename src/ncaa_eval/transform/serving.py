@@ -17,7 +17,9 @@ from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
 
-#: Seasons whose NCAA tournament was cancelled (COVID-19), whatever the files hold.
+#: Seasons whose NCAA tournament was cancelled (COVID-19): never taken for a season still to be
+#: played. A store that holds tournament games for such a season (the synthetic demo league plays
+#: every season) is served as it is.
 NO_TOURNAMENT_SEASONS = frozenset({2020})
 #: Kaggle's first tournament day (First Four); used when a season has seeds but no results yet.
 DEFAULT_TOURNAMENT_START_DAY = 134
@@ -63,6 +65,11 @@ class ChronologicalDataServer:
         self._games = games.sort_values(["season", "day_num", "game_id"], kind="stable")
         self._games = self._games.reset_index(drop=True)
         self._seasons = available
+        # One slice per season, cut once: season lookups are then O(1) instead of a scan of
+        # every game (a walk over 40 seasons asks for each season several times).
+        empty = self._games.iloc[0:0]
+        by_season = dict(tuple(self._games.groupby("season", sort=True)))
+        self._by_season = {s: by_season.get(s, empty) for s in available}
         seeds = repository.seeds(league)
         self._seeded = set(seeds["season"].tolist())
 
@@ -72,7 +79,7 @@ class ChronologicalDataServer:
         return list(self._seasons)
 
     def has_tournament(self, season: int) -> bool:
-        """Whether ``season`` had (or will have) an NCAA tournament: 2020 did not."""
+        """Whether ``season`` had (or will have) an NCAA tournament (the real 2020 did not)."""
         if self._season_frame(season)["is_tournament"].any():
             return True
         return season in self._seeded and season not in NO_TOURNAMENT_SEASONS
@@ -87,7 +94,8 @@ class ChronologicalDataServer:
         return max(DEFAULT_TOURNAMENT_START_DAY, int(regular_end) + 1)
 
     def _season_frame(self, season: int) -> pd.DataFrame:
-        return self._games[self._games["season"] == season]
+        """The season's rows (a shared slice: never mutate or return it unchanged)."""
+        return self._by_season.get(season, self._games.iloc[0:0])
 
     def season(self, season: int) -> SeasonGames:
         """One season's regular-season games and tournament games, each in date order."""

@@ -10,6 +10,7 @@ so importing it costs pandas/pyarrow/pydantic but not MLflow's ~1 s.
   set-up.
 """
 
+from ncaa_eval import DEFAULT_EXPERIMENT
 from ncaa_eval.model.tracking.errors import (
     AmbiguousRunIdError,
     RunNotFoundError,
@@ -29,7 +30,6 @@ from ncaa_eval.model.tracking.predictions import (
 )
 from ncaa_eval.model.tracking.records import ModelRun, Prediction, is_run_id
 from ncaa_eval.model.tracking.store import (
-    DEFAULT_EXPERIMENT,
     RunStore,
     RunTerminated,
     flatten_params,

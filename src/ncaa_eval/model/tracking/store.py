@@ -33,7 +33,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from ncaa_eval import DEFAULT_EXPERIMENT
 from ncaa_eval.errors import DataValidationError, NcaaEvalError
 from ncaa_eval.model.tracking.errors import (
     AmbiguousRunIdError,
@@ -75,9 +76,10 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
 
+#: Most metrics MLflow takes in one log_batch request.
+_METRIC_BATCH = 1000
 logger = logging.getLogger(__name__)
 
-DEFAULT_EXPERIMENT = "ncaa-eval"
 RUN_FILE = "run.json"
 PREDICTIONS_FILE = "predictions.parquet"
 CONFIG_FILE = "config.json"
@@ -212,27 +214,68 @@ def _unflatten(params: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def _install_sigterm_handler() -> Callable[[], None]:
-    """Make SIGTERM raise :class:`RunTerminated` in the main thread; return the undo function."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous == signal.SIG_IGN:
-        # Whoever started us asked for SIGTERM to be ignored; keep it so.
-        return lambda: None
-    restore_to = previous if previous is not None else signal.SIG_DFL
+class _InterruptGuard:
+    """SIGTERM and Ctrl-C (SIGINT) from the creation of a run to its end, main thread only.
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        # A second SIGTERM during clean-up behaves as it did before the run started.
-        signal.signal(signal.SIGTERM, restore_to)
-        raise RunTerminated(128 + signum)
+    While the run is being created a signal is only noted: raised at once, it could leave a run
+    that exists but is never ended, RUNNING for ever. :meth:`arm` (called once the run exists and
+    its ``try`` has begun) raises a noted signal, and from then on SIGTERM raises
+    :class:`RunTerminated` and SIGINT ``KeyboardInterrupt``, so the run ends KILLED.
 
-    signal.signal(signal.SIGTERM, handler)
+    Python-level handlers are used rather than blocking the signals with ``pthread_sigmask``:
+    threads that native libraries start at import keep the signals unblocked, and the kernel
+    delivers a process signal to any of them, where the default action ends the process.
 
-    def restore() -> None:
-        signal.signal(signal.SIGTERM, restore_to)
+    SIGTERM is left alone when ignored (``SIG_IGN``) or when ``handle_sigterm`` is false; SIGINT
+    when someone replaced Python's default handler.
+    """
 
-    return restore
+    def __init__(self, handle_sigterm: bool) -> None:
+        self._previous: dict[int, Any] = {}
+        self._noted: int | None = None
+        self._armed = False
+        if threading.current_thread() is not threading.main_thread():
+            return
+        term, inter = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+        if handle_sigterm and term != signal.SIG_IGN:
+            self._previous[signal.SIGTERM] = term if term is not None else signal.SIG_DFL
+        if inter is signal.default_int_handler:
+            self._previous[signal.SIGINT] = inter
+        for signum in self._previous:
+            signal.signal(signum, self._handle)
+
+    @staticmethod
+    def _exception(signum: int) -> BaseException:
+        if signum == signal.SIGTERM:
+            return RunTerminated(128 + signum)
+        return KeyboardInterrupt()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if not self._armed:
+            if self._noted is None:
+                self._noted = signum
+            return
+        # A second signal during the clean-up behaves as it did before the run started.
+        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+        raise self._exception(signum)
+
+    def arm(self) -> None:
+        """From now on a signal raises; one noted while the run was created is raised now."""
+        self._armed = True
+        noted, self._noted = self._noted, None
+        if noted is not None:
+            signal.signal(noted, self._previous.get(noted, signal.SIG_DFL))
+            raise self._exception(noted)
+
+    def noted(self) -> BaseException | None:
+        """The exception of a signal noted and not raised yet, if any."""
+        return None if self._noted is None else self._exception(self._noted)
+
+    def restore(self) -> None:
+        """Put back the handlers found at the start."""
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous = {}
 
 
 class RunStore:
@@ -292,8 +335,9 @@ class RunStore:
         The run always ends with a status: FINISHED on success (or ``sys.exit(0)``), FAILED on an
         exception, KILLED on Ctrl-C or SIGTERM. For SIGTERM (``kill``, ``docker stop``, a CI
         timeout) a handler is installed in the main thread that raises :class:`RunTerminated`, so
-        the block unwinds, the run is marked KILLED, and the process exits with status 143. Only
-        SIGKILL leaves a run RUNNING.
+        the block unwinds, the run is marked KILLED, and the process exits with status 143. A
+        SIGTERM or Ctrl-C that comes while the run is being created is held until it exists, and
+        then ends it KILLED the same way. Only SIGKILL leaves a run RUNNING.
 
         Args:
             run_name: MLflow run name; None lets MLflow pick one (or keeps the joined run's).
@@ -307,10 +351,18 @@ class RunStore:
             RunNotFoundError: ``MLFLOW_RUN_ID`` names no run in this store.
             TrackingStoreError: The store cannot be opened or written.
         """
-        run_id = self._begin_run(run_name, dict(tags or {}))
-        restore = _install_sigterm_handler() if handle_sigterm else (lambda: None)
+        guard = _InterruptGuard(handle_sigterm)
+        try:
+            run_id = self._begin_run(run_name, dict(tags or {}))
+        except BaseException as exc:
+            guard.restore()
+            interrupted = guard.noted()
+            if interrupted is not None:
+                raise interrupted from exc
+            raise
         status = "FINISHED"
         try:
+            guard.arm()
             yield run_id
         except (RunTerminated, KeyboardInterrupt):
             status = "KILLED"
@@ -324,12 +376,12 @@ class RunStore:
         finally:
             try:
                 self._end_run(run_id, status, quiet=status != "FINISHED")
-            except RunTerminated:
-                # SIGTERM arrived while ending the run: record that instead.
+            except (RunTerminated, KeyboardInterrupt):
+                # SIGTERM or Ctrl-C arrived while ending the run: record that instead.
                 self._end_run(run_id, "KILLED", quiet=True)
                 raise
             finally:
-                restore()
+                guard.restore()
 
     def _begin_run(self, run_name: str | None, tags: dict[str, str]) -> str:
         from mlflow.entities import RunTag
@@ -397,6 +449,34 @@ class RunStore:
         batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
         try:
             self.client.log_batch(run_id, metrics=batch)
+        except MlflowException as exc:
+            raise TrackingStoreError(
+                f"Cannot log metrics on run {run_id}: {one_line(exc)}"
+            ) from exc
+
+    def log_metric_steps(self, run_id: str, by_step: Mapping[int, Mapping[str, float]]) -> None:
+        """Log stepped metrics, e.g. ``{2024: {"season_brier": 0.18}}``, in as few calls as can be.
+
+        One request per 1,000 values (MLflow's batch limit) instead of one per step: over HTTP
+        each request costs a round trip.
+
+        Raises:
+            RunNotFoundError: ``run_id`` is malformed.
+            TrackingStoreError: MLflow rejected the metrics (bad name, store down).
+        """
+        from mlflow.entities import Metric
+        from mlflow.exceptions import MlflowException
+
+        run_id = self._check_id(run_id)
+        now = int(time.time() * 1000)
+        batch = [
+            Metric(k, float(v), now, int(step))
+            for step, values in by_step.items()
+            for k, v in values.items()
+        ]
+        try:
+            for first in range(0, len(batch), _METRIC_BATCH):
+                self.client.log_batch(run_id, metrics=batch[first : first + _METRIC_BATCH])
         except MlflowException as exc:
             raise TrackingStoreError(
                 f"Cannot log metrics on run {run_id}: {one_line(exc)}"

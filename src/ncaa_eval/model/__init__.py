@@ -1,0 +1,1 @@
+"""Forecasting models: the contract, the registry and the built-ins; ``tracking`` keeps runs."""
