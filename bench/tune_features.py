@@ -23,7 +23,8 @@ TUNING_SEASONS = range(2003, 2015)
 
 
 def evaluate(repo: ParquetRepository, config: FeatureConfig, min_day: int = 100) -> float:
-    fs = StatefulFeatureServer(config).serve(repo, "M", [s for s in repo.seasons_available("M") if s < 2015])
+    history = [s for s in repo.seasons_available("M") if s < 2015]
+    fs = StatefulFeatureServer(config).serve(repo, "M", history)
     frame, cols = fs.frame, fs.feature_columns
     parts = []
     for season in TUNING_SEASONS:

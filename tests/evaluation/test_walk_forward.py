@@ -109,7 +109,7 @@ def test_a_range_without_a_tournament_is_refused(kaggle_store: Path) -> None:
     with pytest.raises(NcaaEvalError) as info:
         walk_forward(EloModel, ParquetRepository(kaggle_store), "M", 2020, 2020)
     message = str(info.value)
-    assert "No NCAA tournament was played in 2020-2020" in message
+    assert "No NCAA tournament was played in 2020 (M)" in message
     assert "\n" not in message
 
 
@@ -280,3 +280,13 @@ def test_a_stateless_model_is_fitted_only_on_rows_before_the_tournament(demo_sto
     assert counts(result) == {s: (67, 63) for s in seasons}
     assert isinstance(result.model, RecordingModel)
     assert result.model.is_fitted
+
+
+def test_history_can_start_later(demo_store: Path) -> None:
+    repo = ParquetRepository(demo_store)
+    full = walk_forward(EloModel, repo, "M", 2023, 2024)
+    short = walk_forward(EloModel, repo, "M", 2023, 2024, history_from=2022)
+    assert len(short.predictions) == len(full.predictions)
+    assert not np.allclose(short.predictions["pred_win_prob"], full.predictions["pred_win_prob"])
+    with pytest.raises(NcaaEvalError, match="History from 2024 starts after"):
+        walk_forward(EloModel, repo, "M", 2023, 2024, history_from=2024)

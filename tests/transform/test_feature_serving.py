@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 from pydantic import ValidationError
@@ -425,3 +426,123 @@ def test_real_data_edit_moves_no_row_before_it(
     assert result.missing == 0
     assert result.before > 5000
     assert result.changed_after > 0
+
+
+# --- the optional margin-rating and ordinal settings ----------------------------------------
+
+#: Every optional setting on at once, so the leakage proof covers them too.
+EXTENDED = FeatureConfig(
+    margin_carry=0.0,
+    margin_half_life_days=30.0,
+    ordinal_system_columns=("DEM", "SYN"),
+    rating_every_days=5,
+)
+
+
+@pytest.fixture(scope="module")
+def extended_base(demo_store: Path) -> FeatureSet:
+    return serve(demo_store, seasons=SERVED, config=EXTENDED)
+
+
+@pytest.mark.parametrize(
+    "edit", ["early_regular_score", "tournament_first_round_flip", "ordinal_ranking_day"]
+)
+def test_extended_features_are_leakage_free_too(
+    edit: str, demo_csvs: Path, extended_base: FeatureSet, tmp_path: Path
+) -> None:
+    source = tmp_path / "csvs"
+    shutil.copytree(demo_csvs, source)
+    cutoff = EDITS[edit](source)
+    import_kaggle(source, tmp_path / "data")
+    result = compare(
+        extended_base, serve(tmp_path / "data", seasons=SERVED, config=EXTENDED), cutoff
+    )
+    assert result.before > 1000
+    assert result.changed_after > 0, "the edit moved nothing: this check could never fail"
+
+
+def test_a_massey_system_can_be_served_on_its_own(demo_store: Path) -> None:
+    config = FeatureConfig(ordinal_systems=("DEM",), ordinal_system_columns=("DEM", "SYN", "ZZZ"))
+    served = serve(demo_store, seasons=[2023, 2024], config=config)
+    frame = served.frame
+    # ZZZ ranked no season: dropped, with a note, instead of falling back to other systems.
+    assert "ordinal_ZZZ_diff" not in served.feature_columns
+    assert any(note.startswith("ordinal_ZZZ_diff") for note in served.notes)
+    # A composite of one system is that system.
+    assert np.array_equal(
+        frame["ordinal_DEM_diff"].to_numpy(), frame["ordinal_diff"].to_numpy(), equal_nan=True
+    )
+    dem, syn = frame["ordinal_DEM_diff"], frame["ordinal_SYN_diff"]
+    assert dem.notna().mean() > 0.9
+    assert not np.allclose(dem.fillna(0), syn.fillna(0))
+    assert 0.5 < np.corrcoef(dem.fillna(0), syn.fillna(0))[0, 1] < 1.0
+
+
+def test_the_tournament_margin_rating_is_solved_fresh(demo_store: Path) -> None:
+    """With fresh_tournament_rating the tournament rows see every regular-season game.
+
+    Solving every day is the reference; a 60-day cadence reproduces it in the tournament only
+    when the tournament snapshot is solved afresh.
+    """
+    daily = serve(demo_store, seasons=[2024], config=FeatureConfig(rating_every_days=1))
+    fresh = serve(demo_store, seasons=[2024], config=FeatureConfig(rating_every_days=60))
+    stale = serve(
+        demo_store,
+        seasons=[2024],
+        config=FeatureConfig(rating_every_days=60, fresh_tournament_rating=False),
+    )
+
+    def tournament(fs: FeatureSet) -> npt.NDArray[np.float64]:
+        frame = fs.frame
+        column: pd.Series = frame.loc[frame["is_tournament"], "margin_rating_diff"]
+        return column.to_numpy(dtype=np.float64)
+
+    assert np.allclose(tournament(fresh), tournament(daily))
+    assert not np.allclose(tournament(stale), tournament(daily))
+
+
+def test_recency_weighting_changes_the_rating_but_not_the_first_day(demo_store: Path) -> None:
+    flat = serve(demo_store, seasons=[2024], config=FeatureConfig(margin_carry=0.0))
+
+    def rating(half_life: float) -> pd.DataFrame:
+        config = FeatureConfig(margin_carry=0.0, margin_half_life_days=half_life)
+        return serve(demo_store, seasons=[2024], config=config).frame
+
+    a, recent, slow = flat.frame, rating(20.0), rating(1000.0)
+    first = a["day_num"] == a["day_num"].min()
+    for frame in (a, recent, slow):
+        assert (frame.loc[first, "margin_rating_diff"] == 0).all()
+    late = a["is_tournament"].to_numpy()
+    x = a.loc[late, "margin_rating_diff"]
+    assert not np.allclose(x, recent.loc[late, "margin_rating_diff"])
+    # A half-life far longer than a season weighs every game almost equally.
+    assert np.allclose(x, slow.loc[late, "margin_rating_diff"], atol=0.5)
+
+
+def test_new_feature_settings_are_validated() -> None:
+    with pytest.raises(ValidationError):
+        FeatureConfig(margin_half_life_days=0.0)
+    with pytest.raises(ValidationError):
+        FeatureConfig(margin_carry=1.5)
+    assert FeatureConfig(ordinal_system_columns=("POM",)).feature_columns()[5:7] == [
+        "ordinal_diff",
+        "ordinal_POM_diff",
+    ]
+
+
+def test_serving_runs_single_threaded(demo_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve() pins BLAS/OpenMP pools to one thread while it walks, then restores them."""
+    from threadpoolctl import threadpool_info
+
+    seen: list[int] = []
+    walk = StatefulFeatureServer._walk
+
+    def spy(self: StatefulFeatureServer, *args: object) -> FeatureSet:
+        seen.extend(int(pool["num_threads"]) for pool in threadpool_info())
+        return walk(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StatefulFeatureServer, "_walk", spy)
+    with threadpool_limits(limits=2):
+        serve(demo_store, seasons=[2024])
+    assert seen
+    assert set(seen) == {1}

@@ -110,8 +110,8 @@ def check_range(server: ChronologicalDataServer, start: int, end: int, league: s
     played = [s for s in seasons if len(server.season(s).tournament)]
     if not played:
         raise NcaaEvalError(
-            f"No NCAA tournament was played in {start}-{end} ({league}); choose years with one "
-            "(there was none in 2020)."
+            f"No NCAA tournament was played in {start if start == end else f'{start}-{end}'} "
+            f"({league}); choose years with one (there was none in 2020)."
         )
     return played
 
@@ -123,6 +123,7 @@ def walk_forward(
     start: int,
     end: int,
     on_season: SeasonCallback | None = None,
+    history_from: int | None = None,
 ) -> WalkForwardResult:
     """Forecast every tournament of ``start..end`` walk-forward and fit the final model.
 
@@ -133,11 +134,19 @@ def walk_forward(
         start: first season whose tournament is forecast.
         end: last season whose tournament is forecast.
         on_season: called with ``(season, n_predictions)`` after each season.
+        history_from: first season of history walked (default: the store's first season).
 
     Raises:
-        NcaaEvalError: the years are reversed, outside the data, or hold no tournament.
+        NcaaEvalError: the years are reversed, outside the data, or hold no tournament, or
+            ``history_from`` is after ``start``.
     """
-    history = [s for s in repository.seasons_available(league) if s <= end]
+    if history_from is not None and history_from > start:
+        raise NcaaEvalError(
+            f"History from {history_from} starts after the first forecast season {start}: "
+            "give a history start <= the start year."
+        )
+    first = history_from if history_from is not None else -1
+    history = [s for s in repository.seasons_available(league) if first <= s <= end]
     server = ChronologicalDataServer(repository, league, history or None)
     seasons = check_range(server, start, end, league)
     seeds = repository.seeds(league)

@@ -14,12 +14,15 @@ column                        what                                              
 ============================  ==========================================================  =========
 ``elo_diff``                  Elo ratings (the tuned :class:`~ncaa_eval.ratings.elo`)       always
 ``margin_rating_diff``        ridge least-squares margin rating (points), this season,    always
-                              shrunk toward last season's, recomputed every N days
+                              shrunk toward a share of last season's, recomputed every N
+                              days and afresh for the tournament; optionally recency-
+                              weighted
 ``net_eff_diff``              points scored minus allowed per 100 possessions, season to  box
                               date                                                        scores
 ``form_margin_diff``          mean margin of the last N games                              always
 ``win_pct_diff``              season-to-date winning share                                always
 ``ordinal_diff``              mean log rank over Massey systems, last ranking day before  men 2003+
+``ordinal_<SYS>_diff``        one Massey system's log rank (``ordinal_system_columns``)   men 2003+
 ``seed_diff``                 tournament seed number                                      tourn.
 ``court``                     +1 team A at home, -1 away, 0 neutral                       always
 ============================  ==========================================================  =========
@@ -33,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
@@ -63,8 +67,24 @@ class FeatureConfig(BaseModel):
     margin_carry: float = Field(
         0.6, ge=0, le=1, description="Share of last season's margin rating kept as the prior."
     )
+    margin_half_life_days: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description=(
+            "Recency weighting of the margin rating: a game's weight halves every this many "
+            "days before the rating day; None weighs every game of the season equally."
+        ),
+    )
     rating_every_days: int = Field(
         7, ge=1, le=60, description="Recompute the margin rating every this many days."
+    )
+    fresh_tournament_rating: bool = Field(
+        True,
+        description=(
+            "Re-solve the margin rating for the tournament snapshot from every regular-season "
+            "game (conference tournaments included) instead of reusing the last periodic solve."
+        ),
     )
     efficiency: bool = Field(True, description="Serve net efficiency from box scores.")
     form: bool = Field(True, description="Serve recent form and season winning share.")
@@ -76,6 +96,13 @@ class FeatureConfig(BaseModel):
         description=(
             "Massey systems averaged (mean log rank) in the composite; a season ranked by none "
             "of them uses every system it has."
+        ),
+    )
+    ordinal_system_columns: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Massey systems each served on its own as ordinal_<SYSTEM>_diff (log rank, last "
+            "ranking day before the game); missing where that system did not rank."
         ),
     )
     seeds: bool = Field(True, description="Serve seed_diff for tournament games.")
@@ -94,6 +121,7 @@ class FeatureConfig(BaseModel):
             cols += ["form_margin_diff", "win_pct_diff"]
         if self.ordinals:
             cols.append("ordinal_diff")
+        cols += [ordinal_column(system) for system in self.ordinal_system_columns]
         if self.seeds:
             cols.append("seed_diff")
         if self.court:
@@ -111,6 +139,13 @@ class TeamSnapshot:
     form_margin: FloatArray
     win_pct: FloatArray
     ordinal: FloatArray
+    #: Log rank of each system of ``FeatureConfig.ordinal_system_columns``.
+    ordinal_by_system: dict[str, FloatArray] = field(default_factory=dict)
+
+
+def ordinal_column(system: str) -> str:
+    """The column of one Massey system's log-rank difference."""
+    return f"ordinal_{system}_diff"
 
 
 @dataclass
@@ -169,6 +204,9 @@ def _diff_features(
         out["win_pct_diff"] = snap.win_pct[ia] - snap.win_pct[ib]
     if config.ordinals:
         out["ordinal_diff"] = snap.ordinal[ia] - snap.ordinal[ib]
+    for system in config.ordinal_system_columns:
+        values = snap.ordinal_by_system[system]
+        out[ordinal_column(system)] = values[ia] - values[ib]
     if config.seeds:
         if seeds is None:
             out["seed_diff"] = np.full(len(ia), np.nan)
@@ -184,7 +222,13 @@ def _diff_features(
 class _OrdinalTable:
     """Per season: composite (mean log rank) per team as of each ranking day, forward-filled."""
 
-    def __init__(self, ordinals: pd.DataFrame, systems: tuple[str, ...], team_ids: FloatArray):
+    def __init__(
+        self,
+        ordinals: pd.DataFrame,
+        systems: tuple[str, ...],
+        team_ids: FloatArray,
+        fallback: bool = True,
+    ):
         self.by_season: dict[int, tuple[npt.NDArray[np.int64], FloatArray]] = {}
         if ordinals.empty:
             return
@@ -192,6 +236,8 @@ class _OrdinalTable:
         for season, all_systems in ordinals.groupby("season", sort=True):
             grp = all_systems[all_systems["system"].isin(systems)]
             if grp.empty:
+                if not fallback:
+                    continue
                 # None of the chosen systems ranked this season: use every system that did.
                 grp = all_systems
             grp = grp.assign(log_rank=np.log(grp["rank"].to_numpy(dtype=np.float64)))
@@ -234,7 +280,20 @@ class StatefulFeatureServer:
 
         Seasons with seeds but no tournament results yet get a frozen tournament snapshot too, so
         their tournament can be forecast with :meth:`FeatureSet.pair_features`.
+
+        BLAS/OpenMP run single-threaded inside: the walk solves thousands of small (~370 x 370)
+        systems, where thread start-up and contention cost far more than they save (about 10x
+        slower on 2 busy cores).
         """
+        with threadpool_limits(limits=1):
+            return self._serve(repository, league, seasons)
+
+    def _serve(
+        self,
+        repository: ParquetRepository,
+        league: League,
+        seasons: list[int] | None,
+    ) -> FeatureSet:
         server = ChronologicalDataServer(repository, league, seasons)
         conferences = conference_map(repository.conferences(league))
         seeds_df = repository.seeds(league)
@@ -244,9 +303,8 @@ class StatefulFeatureServer:
             )
             for s, g in seeds_df.groupby("season")
         }
-        ordinals = (
-            repository.ordinals(league, server.seasons) if self.config.ordinals else pd.DataFrame()
-        )
+        wants_ordinals = self.config.ordinals or bool(self.config.ordinal_system_columns)
+        ordinals = repository.ordinals(league, server.seasons) if wants_ordinals else pd.DataFrame()
         return self._walk(server, conferences, seeds, ordinals)
 
     def _walk(
@@ -281,6 +339,10 @@ class StatefulFeatureServer:
             if cfg.ordinals
             else None
         )
+        system_tables = {
+            system: _OrdinalTable(ordinals, (system,), team_ids.astype(np.float64), False)
+            for system in cfg.ordinal_system_columns
+        }
         columns = cfg.feature_columns()
         feats = {c: np.full(len(games), np.nan) for c in columns}
         engine = EloEngine()
@@ -307,18 +369,22 @@ class StatefulFeatureServer:
                 if len(chunk) == 0:
                     continue
                 day = int(day_arr[chunk[0]])
-                snap = st.snapshot(engine, team_ids, ord_table, season, day, n_teams)
+                snap = st.snapshot(engine, team_ids, ord_table, season, day, n_teams, system_tables)
                 self._fill(feats, chunk, snap, ia_all, ib_all, court_all, None)
                 st.learn(
-                    chunk, ia_all, ib_all, score_a, score_b, court_all, poss_a, poss_b, has_box
-                )
+                    chunk, ia_all, ib_all, score_a, score_b, court_all, poss_a, poss_b, has_box,
+                    day,
+                )  # fmt: skip
                 engine.walk(
                     season_arr[chunk], day_arr[chunk], self._team_a[chunk], self._team_b[chunk],
                     score_a[chunk], score_b[chunk], loc[chunk], is_t[chunk],
                     conferences={season: conferences.get(season, {})},
                 )  # fmt: skip
             if server.has_tournament(season):
-                snap = st.snapshot(engine, team_ids, ord_table, season, start_day, n_teams)
+                snap = st.snapshot(
+                    engine, team_ids, ord_table, season, start_day, n_teams, system_tables,
+                    force_solve=cfg.fresh_tournament_rating,
+                )  # fmt: skip
                 snapshots[season] = snap
                 if len(tour):
                     self._fill(feats, tour, snap, ia_all, ib_all, court_all, seeds.get(season, {}))
@@ -404,6 +470,7 @@ class _SeasonState:
         self.ls_b: list[npt.NDArray[np.int64]] = []
         self.ls_court: list[FloatArray] = []
         self.ls_margin: list[FloatArray] = []
+        self.ls_day: list[FloatArray] = []
         self.rating = prior.copy()
         self.next_solve_day = -1
 
@@ -418,6 +485,7 @@ class _SeasonState:
         poss_a: FloatArray,
         poss_b: FloatArray,
         has_box: npt.NDArray[np.bool_],
+        day: int,
     ) -> None:
         ia, ib = ia_all[rows], ib_all[rows]
         sa, sb = score_a[rows], score_b[rows]
@@ -447,9 +515,14 @@ class _SeasonState:
         self.ls_b.append(ib)
         self.ls_court.append(court[rows])
         self.ls_margin.append(np.clip(margin, -cap, cap))
+        self.ls_day.append(np.full(len(rows), float(day)))
 
-    def _solve(self) -> FloatArray:
-        """Ridge least squares: margin ~ r_a - r_b + home * court, shrunk toward the prior."""
+    def _solve(self, day: float | None = None) -> FloatArray:
+        """Ridge least squares: margin ~ r_a - r_b + home * court, shrunk toward the prior.
+
+        With ``margin_half_life_days`` each game is weighted ``0.5 ** ((day - its day) /
+        half_life)``, ``day`` being the rating day (the last game's day when None).
+        """
         n = self.n
         lam = self.cfg.margin_prior_games
         gram = np.zeros((n + 1, n + 1))
@@ -462,19 +535,26 @@ class _SeasonState:
             b = np.concatenate(self.ls_b)
             c = np.concatenate(self.ls_court)
             m = np.concatenate(self.ls_margin)
-            np.add.at(gram, (a, a), 1.0)
-            np.add.at(gram, (b, b), 1.0)
-            np.add.at(gram, (a, b), -1.0)
-            np.add.at(gram, (b, a), -1.0)
+            half_life = self.cfg.margin_half_life_days
+            if half_life is None:
+                w = np.ones(len(a))
+            else:
+                d = np.concatenate(self.ls_day)
+                now = float(d.max()) if day is None else float(day)
+                w = 0.5 ** ((now - d) / half_life)
+            np.add.at(gram, (a, a), w)
+            np.add.at(gram, (b, b), w)
+            np.add.at(gram, (a, b), -w)
+            np.add.at(gram, (b, a), -w)
             # The home-court column: gram[:n, n] and gram[n, :n].
-            np.add.at(gram[:, n], a, c)
-            np.add.at(gram[n, :], a, c)
-            np.add.at(gram[:, n], b, -c)
-            np.add.at(gram[n, :], b, -c)
-            gram[n, n] += float(np.dot(c, c))
-            np.add.at(rhs, a, m)
-            np.add.at(rhs, b, -m)
-            rhs[n] += float(np.dot(c, m))
+            np.add.at(gram[:, n], a, w * c)
+            np.add.at(gram[n, :], a, w * c)
+            np.add.at(gram[:, n], b, -w * c)
+            np.add.at(gram[n, :], b, -w * c)
+            gram[n, n] += float(np.dot(w * c, c))
+            np.add.at(rhs, a, w * m)
+            np.add.at(rhs, b, -w * m)
+            rhs[n] += float(np.dot(w * c, m))
         sol = np.linalg.solve(gram, rhs)
         return np.asarray(sol[:n], dtype=np.float64)
 
@@ -490,11 +570,17 @@ class _SeasonState:
         season: int,
         day: int,
         n_teams: int,
+        system_tables: dict[str, _OrdinalTable],
+        force_solve: bool = False,
     ) -> TeamSnapshot:
-        """Feature values of every team before ``day`` (nothing of ``day`` itself is learned)."""
+        """Feature values of every team before ``day`` (nothing of ``day`` itself is learned).
+
+        The margin rating is re-solved every ``rating_every_days`` days, or now if
+        ``force_solve`` (the tournament snapshot, so it includes the conference tournaments).
+        """
         cfg = self.cfg
-        if cfg.margin_rating and day >= self.next_solve_day:
-            self.rating = self._solve()
+        if cfg.margin_rating and (force_solve or day >= self.next_solve_day):
+            self.rating = self._solve(day)
             self.next_solve_day = day + cfg.rating_every_days
         ratings = engine.ratings
         entry = engine.entry_rating()
@@ -515,6 +601,9 @@ class _SeasonState:
                 if ordinals is not None
                 else np.full(n_teams, np.nan)
             ),
+            ordinal_by_system={
+                system: table.as_of(season, day, n_teams) for system, table in system_tables.items()
+            },
         )
 
 

@@ -1,0 +1,124 @@
+"""Time and score one walk-forward evaluation, in the process that runs this script.
+
+Runs :func:`ncaa_eval.evaluation.walk_forward.walk_forward` (the library's own function, not a
+re-implementation) for one model with its default config and prints the main-draw scores of the
+whole range and of the windows 2003-2014 and 2015-2024 (those inside the range), the wall time of
+the walk-forward and the peak resident memory of the process. Run it in a fresh process so the
+peak RSS is this evaluation's own.
+
+Usage::
+
+    .venv/bin/python bench/walk_forward.py --data-dir DIR --model xgboost --league M \
+        --start 2003 --end 2024 [--history-from 1985] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ncaa_eval.evaluation.metrics import compute_metrics
+from ncaa_eval.evaluation.walk_forward import walk_forward
+from ncaa_eval.ingest import ParquetRepository
+from ncaa_eval.model.registry import get_model
+
+#: Sub-windows reported separately: the tuning window and the held-out test window.
+WINDOWS = ((2003, 2014), (2015, 2024))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
+
+
+def scores(frame: Any) -> dict[str, float | int] | None:
+    """Brier, log loss, accuracy, calibration error and n of scored rows; None when empty."""
+    if frame.empty:
+        return None
+    m = compute_metrics(frame["team_a_won"].astype(float), frame["pred_win_prob"])
+    return {
+        "brier": round(m.brier, 6),
+        "log_loss": round(m.log_loss, 6),
+        "accuracy": round(m.accuracy, 6),
+        "calibration_error": round(m.calibration_error, 6),
+        "n_games": m.n,
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the walk-forward and collect the report."""
+    repo = ParquetRepository(args.data_dir)
+    model_class = get_model(args.model)
+    t0 = time.perf_counter()
+    result = walk_forward(
+        model_class, repo, args.league, args.start, args.end, history_from=args.history_from
+    )
+    wall = time.perf_counter() - t0
+    scored = result.scored
+    report: dict[str, Any] = {
+        "model": args.model,
+        "league": args.league,
+        "start": args.start,
+        "end": args.end,
+        "history_from": args.history_from,
+        "overall": scores(scored),
+        "windows": {
+            f"{a}-{b}": scores(scored[(scored["season"] >= a) & (scored["season"] <= b)])
+            for a, b in WINDOWS
+            if a <= args.end and b >= args.start
+        },
+        "wall_time_s": round(wall, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+    return report
+
+
+def print_text(report: dict[str, Any]) -> None:
+    """A short human-readable report."""
+    print(
+        f"{report['model']} {report['league']} {report['start']}-{report['end']} "
+        f"(history from {report['history_from'] or 'first season'})"
+    )
+    rows = [(f"{report['start']}-{report['end']}", report["overall"])]
+    rows += list(report["windows"].items())
+    for name, s in rows:
+        if s is None:
+            print(f"  {name:10s} no scored games")
+            continue
+        print(
+            f"  {name:10s} Brier {s['brier']:.4f}  log loss {s['log_loss']:.4f}  "
+            f"accuracy {s['accuracy']:.4f}  n {s['n_games']}"
+        )
+    print(f"  wall time {report['wall_time_s']:.1f} s, peak RSS {report['peak_rss_mb']:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True, help="imported ncaa-eval store")
+    parser.add_argument("--model", default="xgboost", help="registered model name")
+    parser.add_argument("--league", choices=("M", "W"), default="M")
+    parser.add_argument("--start", type=int, default=2003)
+    parser.add_argument("--end", type=int, default=2024)
+    parser.add_argument(
+        "--history-from",
+        type=int,
+        default=None,
+        help="first season of history walked (default: the store's first season)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args()
+    report = run(args)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_text(report)
+
+
+if __name__ == "__main__":
+    main()
