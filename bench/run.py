@@ -1,0 +1,611 @@
+"""Every speed, memory and forecast-quality target of ncaa-eval, measured by one command.
+
+Each benchmark runs in a fresh process, several times; the table shows the median and the spread
+(min-max) of the runs, the target, and a verdict. Ratios against a reference are measured in the
+same run, alternating the two commands. Results are written as Markdown and JSON under
+``bench/results/`` (kept out of git): ``latest.md``/``latest.json`` and a time-stamped copy.
+
+Usage::
+
+    python bench/run.py                 # everything (about 15-20 minutes on 2 cores)
+    python bench/run.py --quick         # a subset, fewer repeats (under two minutes)
+    python bench/run.py --only cli_help,elo_pass --repeats 3
+
+The real Kaggle files are read from ``--kaggle-dir`` (default ``../shared/data/kaggle`` next to
+the checkout, or ``NCAA_EVAL_KAGGLE_DIR``); benchmarks that need them are skipped, saying so,
+when they are absent. Peak memory is the peak resident set size of the benchmarked process
+(``wait4``'s ``ru_maxrss``). Nothing here is part of the test suite's pass or fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+NCAA_EVAL = [PYTHON, "-m", "ncaa_eval"]
+
+#: Reference scores from ../shared/FORECASTING.md (Brier, main draw, 2003-2024).
+REFERENCES = {
+    "M": [
+        ("Kaggle seed rule", 0.1909),
+        ("NCAA-tuned public Elo", 0.1858),
+        ("best public multi-season pipeline", 0.1822),
+    ],
+    "W": [("seed rule", 0.1604), ("logistic regression on seed difference", 0.1489)],
+}
+#: Brier targets of the forecasting issue (men 2003-2024); women: below 0.1489 for every model.
+BRIER_TARGETS = {"elo": 0.187, "logistic_regression": 0.188, "xgboost": 0.185}
+BEST_TARGET = 0.183
+WOMEN_TARGET = 0.1489
+
+
+@dataclass
+class Sample:
+    """One run of a command in a fresh process."""
+
+    seconds: float
+    peak_mb: float
+    output: dict[str, Any]
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    benchmark: str
+    measured: str
+    target: str
+    verdict: str
+    how: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What every benchmark may use."""
+
+    work: Path
+    kaggle: Path | None
+    repeats: int | None
+    quick: bool
+    log: Callable[[str], None]
+    store: Path | None = None
+    #: walk-forward reports by (model, league, start, end), reused by the quality table.
+    walks: dict[tuple[str, str, int, int], Sample] = field(default_factory=dict)
+
+    def reps(self, full: int, quick: int) -> int:
+        return self.repeats if self.repeats is not None else (quick if self.quick else full)
+
+    def need_store(self) -> Path:
+        """An imported real store (imported once, on first need)."""
+        if self.store is None:
+            if self.kaggle is None:
+                raise SkipError("the real Kaggle files are absent")
+            self.store = self.work / "store"
+            run([*NCAA_EVAL, "data", "import", str(self.kaggle), "--data-dir", str(self.store)])
+        return self.store
+
+
+class SkipError(Exception):
+    """A benchmark cannot run here; the message says why."""
+
+
+def run(cmd: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Sample:
+    """Run ``cmd`` in a fresh process; its wall time, peak RSS and last JSON line of stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            list(cmd), stdout=out, stderr=err, cwd=cwd, env={**os.environ, **(env or {})}
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{tail}")
+    return Sample(seconds, usage.ru_maxrss / _RSS_SCALE, _last_json(stdout))
+
+
+#: ru_maxrss is in KiB on Linux, bytes on macOS.
+_RSS_SCALE = 1024 * 1024 if sys.platform == "darwin" else 1024
+
+
+def _last_json(stdout: str) -> dict[str, Any]:
+    """The JSON object the command printed last (one line, or the whole output)."""
+    try:
+        whole = json.loads(stdout)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict):
+        return whole
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                found = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(found, dict):
+                return found
+    return {}
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def spread(values: Sequence[float], unit: str = "s", digits: int = 2) -> str:
+    """``median unit (min-max, n runs)``."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f} {unit} (1 run)"
+    return (
+        f"{median(values):.{digits}f} {unit} ({min(values):.{digits}f}-{max(values):.{digits}f}, "
+        f"{len(values)} runs)"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "MISS"
+
+
+# --- the benchmarks ---------------------------------------------------------------------------
+
+
+def bench_cli_help(ctx: Context) -> list[Row]:
+    n = ctx.reps(9, 5)
+    ours = [run([str(BIN / "ncaa-eval"), "--help"]).seconds for _ in range(n)]
+    rows = [
+        Row(
+            "`ncaa-eval --help` wall time",
+            spread(ours, digits=3),
+            "< 0.3 s",
+            verdict(median(ours) < 0.3),
+            f"`ncaa-eval --help`, {n} fresh processes",
+            {"seconds": ours},
+        )
+    ]
+    mlflow = BIN / "mlflow"
+    if mlflow.exists():
+        theirs = [run([str(mlflow), "--help"]).seconds for _ in range(ctx.reps(3, 1))]
+        rows.append(
+            Row(
+                "`mlflow --help` wall time (for scale)",
+                spread(theirs),
+                "-",
+                "info",
+                "`mlflow --help` from the same environment",
+                {"seconds": theirs},
+            )
+        )
+    return rows
+
+
+def bench_data_import(ctx: Context) -> list[Row]:
+    if ctx.kaggle is None:
+        raise SkipError("the real Kaggle files are absent")
+    samples = []
+    for i in range(ctx.reps(3, 1)):
+        target = ctx.work / f"import-{i}"
+        samples.append(
+            run([*NCAA_EVAL, "data", "import", str(ctx.kaggle), "--data-dir", str(target)])
+        )
+        if ctx.store is None:
+            ctx.store = target
+        else:
+            shutil.rmtree(target)
+    seconds = [s.seconds for s in samples]
+    memory = [s.peak_mb for s in samples]
+    how = "`ncaa-eval data import <kaggle dir>` into a new data dir, every file incl. ordinals"
+    return [
+        Row(
+            "`data import`, full real Kaggle folder",
+            spread(seconds, digits=1),
+            "< 20 s",
+            verdict(median(seconds) < 20),
+            how,
+            {"seconds": seconds},
+        ),
+        Row(
+            "`data import` peak memory",
+            spread(memory, "MB", 0),
+            "< 2048 MB",
+            verdict(median(memory) < 2048),
+            how,
+            {"peak_mb": memory},
+        ),
+    ]
+
+
+def bench_elo_pass(ctx: Context) -> list[Row]:
+    store = ctx.need_store()
+    samples = [
+        run([PYTHON, str(BENCH / "elo_pass.py"), "--data-dir", str(store)])
+        for _ in range(ctx.reps(5, 3))
+    ]
+    seconds = [s.output["seconds"] for s in samples]
+    games = samples[0].output["games"]
+    return [
+        Row(
+            f"One Elo pass over all men's games ({games:,})",
+            spread(seconds, digits=3),
+            "< 1 s",
+            verdict(median(seconds) < 1.0),
+            "`bench/elo_pass.py`: `EloModel.update` over every game, timed in-process",
+            {"seconds": seconds, "games": games},
+        )
+    ]
+
+
+def bench_train_elo(ctx: Context) -> list[Row]:
+    store = ctx.need_store()
+    assert ctx.kaggle is not None
+    uri = f"sqlite:///{ctx.work / 'train-bench.db'}"
+    train = [
+        *NCAA_EVAL,
+        "train",
+        "--model",
+        "elo",
+        "--start-year",
+        "1985",
+        "--end-year",
+        "2025",
+        "--data-dir",
+        str(store),
+        "--output-dir",
+        str(ctx.work / "train-out"),
+        "--tracking-uri",
+        uri,
+        "--json",
+    ]
+    reference = [
+        PYTHON,
+        str(BENCH / "reference_train.py"),
+        "--kaggle-dir",
+        str(ctx.kaggle),
+        "--tracking-uri",
+        uri,
+    ]
+    # Warm-up (not counted): creates the MLflow database and both experiments.
+    run(train)
+    run(reference)
+    ours: list[Sample] = []
+    theirs: list[Sample] = []
+    for _ in range(ctx.reps(5, 2)):
+        theirs.append(run(reference))
+        ours.append(run(train))
+    t_ours = [s.seconds for s in ours]
+    t_ref = [s.seconds for s in theirs]
+    ratio = median(t_ours) / median(t_ref)
+    tracking = [s.output.get("timings", {}).get("tracking", float("nan")) for s in ours]
+    share = median(tracking) / median(t_ours)
+    ref_share = median([s.output["mlflow_seconds"] for s in theirs]) / median(t_ref)
+    return [
+        Row(
+            "`train --model elo --start-year 1985 --end-year 2025`, end to end",
+            spread(t_ours, digits=1),
+            "-",
+            "info",
+            "real CLI, warm local SQLite store, export and plots included",
+            {"seconds": t_ours, "tracking_seconds": tracking},
+        ),
+        Row(
+            "... its ratio to a bare reference script (`bench/reference_train.py`)",
+            f"{ratio:.2f}x (reference {spread(t_ref, digits=1)})",
+            "<= 2x",
+            verdict(ratio <= 2.0),
+            "medians, the two commands alternated in one run",
+            {"ratio": ratio, "reference_seconds": t_ref},
+        ),
+        Row(
+            "... MLflow's share of the `train` time",
+            f"{share:.0%} ({median(tracking):.2f} s; reference script {ref_share:.0%})",
+            "-",
+            "info",
+            "time inside the tracking calls (start run to export), from `train --json`",
+            {"share": share, "reference_share": ref_share},
+        ),
+    ]
+
+
+def walk(ctx: Context, model: str, league: str, start: int, end: int) -> Sample:
+    """One walk-forward evaluation in a fresh process (``bench/walk_forward.py``)."""
+    key = (model, league, start, end)
+    cmd = [PYTHON, str(BENCH / "walk_forward.py"), "--data-dir", str(ctx.need_store())]
+    cmd += ["--model", model, "--league", league, "--start", str(start), "--end", str(end)]
+    sample = run([*cmd, "--json"])
+    ctx.walks.setdefault(key, sample)
+    return sample
+
+
+def _timed_walk(ctx: Context, model: str, full: int, quick: int) -> list[Row]:
+    samples = [walk(ctx, model, "M", 1985, 2024) for _ in range(ctx.reps(full, quick))]
+    seconds = [s.output["wall_time_s"] for s in samples]
+    memory = [s.peak_mb for s in samples]
+    how = f"`bench/walk_forward.py --model {model} --start 1985 --end 2024`, fresh process each"
+    return [
+        Row(
+            f"{model} walk-forward, men 1985-2024: wall time",
+            spread(seconds, digits=1),
+            "< 90 s",
+            verdict(median(seconds) < 90),
+            how + " (features served once, one fit per season)",
+            {"seconds": seconds, "process_seconds": [s.seconds for s in samples]},
+        ),
+        Row(
+            f"{model} walk-forward, men 1985-2024: peak memory",
+            spread(memory, "MB", 0),
+            "< 2048 MB",
+            verdict(median(memory) < 2048),
+            how,
+            {"peak_mb": memory},
+        ),
+    ]
+
+
+def bench_walk_xgboost(ctx: Context) -> list[Row]:
+    return _timed_walk(ctx, "xgboost", 3, 1)
+
+
+def bench_walk_logistic(ctx: Context) -> list[Row]:
+    return _timed_walk(ctx, "logistic_regression", 3, 1)
+
+
+def _window(report: dict[str, Any], first: int, last: int) -> tuple[float, float, int]:
+    """Brier, log loss and n over ``first..last`` from the report's disjoint windows.
+
+    Both scores are means over games, so the windows combine exactly, weighted by their games.
+    """
+    parts = []
+    for name, scores in report["windows"].items():
+        a, b = (int(x) for x in name.split("-"))
+        if scores and first <= a and b <= last:
+            parts.append(scores)
+    n = sum(p["n_games"] for p in parts)
+    brier = sum(p["brier"] * p["n_games"] for p in parts) / n
+    log_loss = sum(p["log_loss"] * p["n_games"] for p in parts) / n
+    return brier, log_loss, n
+
+
+def bench_quality(ctx: Context) -> list[Row]:
+    models = ["elo", "logistic_regression"] if ctx.quick else list(BRIER_TARGETS)
+    rows = []
+    best: dict[str, tuple[float, str]] = {}
+    for league in ("M", "W"):
+        for model in models:
+            key = (model, league, 1985, 2024) if league == "M" else (model, league, 2003, 2024)
+            sample = ctx.walks.get(key) or walk(ctx, model, *key[1:])
+            report = sample.output
+            brier, log_loss, n = _window(report, 2003, 2024)
+            held_brier, held_log_loss, held_n = _window(report, 2015, 2024)
+            if league == "M":
+                target, ok = f"<= {BRIER_TARGETS[model]}", brier <= BRIER_TARGETS[model]
+                ref = "tuned public Elo 0.1858, seed rule 0.1909"
+            else:
+                target, ok = f"< {WOMEN_TARGET}", brier < WOMEN_TARGET
+                ref = "seed logistic regression 0.1489"
+            if brier < best.get(league, (1.0, ""))[0]:
+                best[league] = (brier, model)
+            rows.append(
+                Row(
+                    f"{model}, {'men' if league == 'M' else 'women'} 2003-2024: Brier / log loss",
+                    f"{brier:.4f} / {log_loss:.4f} ({n} games); 2015-2024: "
+                    f"{held_brier:.4f} / {held_log_loss:.4f} ({held_n})",
+                    target,
+                    verdict(ok),
+                    f"main draw, walk-forward, default config; reference: {ref}",
+                    {"brier": brier, "log_loss": log_loss, "n": n, "report": report},
+                )
+            )
+    if "M" in best:
+        brier, model = best["M"]
+        rows.append(
+            Row(
+                "best model, men 2003-2024: Brier",
+                f"{brier:.4f} ({model})",
+                f"<= {BEST_TARGET}",
+                verdict(brier <= BEST_TARGET),
+                "best public multi-season pipeline 0.1822",
+                {"brier": brier, "model": model},
+            )
+        )
+    return rows
+
+
+def bench_concurrent(ctx: Context) -> list[Row]:
+    """Eight ``train`` processes started together on a folder with no MLflow store yet."""
+    store = ctx.need_store()
+    n = 8
+    results = []
+    for attempt in range(ctx.reps(3, 1)):
+        folder = ctx.work / f"concurrent-{attempt}"
+        folder.mkdir()
+        cmd = [*NCAA_EVAL, "train", "--model", "elo", "--start-year", "2023", "--end-year", "2025"]
+        cmd += ["--data-dir", str(store), "--output-dir", str(folder / "out")]
+        started = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [*cmd, "--run-name", f"concurrent-{i}"],
+                cwd=folder,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for i in range(n)
+        ]
+        codes = [p.wait() for p in procs]
+        seconds = time.perf_counter() - started
+        listing = subprocess.run(
+            [*NCAA_EVAL, "runs", "list", "--json", "--limit", "100"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs_ = json.loads(listing.stdout)
+        finished = {r["run_id"] for r in runs_ if r["status"] == "FINISHED"}
+        complete = sum(1 for r in runs_ if r["has_records"] and r["prediction_count"])
+        results.append((codes.count(0), len(finished), complete, seconds))
+    ok = all(r[0] == n and r[1] == n and r[2] == n for r in results)
+    detail = "; ".join(
+        f"{a}/{n} exit 0, {b} FINISHED, {c} with predictions" for a, b, c, _ in results
+    )
+    return [
+        Row(
+            f"{n} concurrent `train` on a fresh folder (default `./mlflow.db`)",
+            f"{detail} ({spread([r[3] for r in results], digits=1)} for all {n})",
+            f"all {n} complete",
+            verdict(ok),
+            f"{n} processes started at once, elo 2023-2025, no store yet; read back with "
+            "`runs list --json`",
+            {"attempts": [list(r) for r in results]},
+        )
+    ]
+
+
+def bench_tracking_cost(ctx: Context) -> list[Row]:
+    """MLflow logging per run: local SQLite against a PostgreSQL-backed ``mlflow server``."""
+    cmd = [PYTHON, str(BENCH / "tracking_cost.py"), "--repeats", str(ctx.reps(5, 3))]
+    try:
+        report = run(cmd).output
+    except RuntimeError as exc:
+        raise SkipError(f"bench/tracking_cost.py failed: {str(exc).splitlines()[-1]}") from exc
+    sqlite, server = report["sqlite"], report["postgres_server"]
+    how = f"`bench/tracking_cost.py`, medians of {report['repeats']} runs after a warm-up"
+    rows = []
+    for key, label in (
+        ("log_run_s", "one run's whole record (start, save, metrics, end)"),
+        ("train_s", f"`train` end to end ({report['job']}, demo league)"),
+    ):
+        a, b = sqlite[key]["median_s"], server[key]["median_s"]
+        rows.append(
+            Row(
+                f"MLflow logging cost: {label}",
+                f"SQLite {a:.3f} s, PostgreSQL server {b:.3f} s ({b / a:.1f}x)",
+                "-",
+                "info",
+                how,
+                {"sqlite": sqlite[key], "server": server[key]},
+            )
+        )
+    rows.append(
+        Row(
+            "MLflow logging cost: `RunStore.save_run` alone",
+            f"SQLite {sqlite['save_run_s']:.3f} s, PostgreSQL server "
+            f"{server['save_run_s']:.3f} s ({sqlite['prediction_count']} predictions)",
+            "-",
+            "info",
+            how,
+            {"sqlite": sqlite["save_run_s"], "server": server["save_run_s"]},
+        )
+    )
+    return rows
+
+
+BENCHMARKS: dict[str, tuple[Callable[[Context], list[Row]], bool]] = {
+    # name: (function, part of --quick)
+    "cli_help": (bench_cli_help, True),
+    "data_import": (bench_data_import, True),
+    "elo_pass": (bench_elo_pass, True),
+    "train_elo": (bench_train_elo, True),
+    "walk_logistic_regression": (bench_walk_logistic, True),
+    "walk_xgboost": (bench_walk_xgboost, False),
+    "quality": (bench_quality, True),
+    "concurrent_train": (bench_concurrent, True),
+    "tracking_cost": (bench_tracking_cost, False),
+}
+
+
+def default_kaggle_dir() -> Path | None:
+    env = os.environ.get("NCAA_EVAL_KAGGLE_DIR")
+    candidate = Path(env) if env else ROOT.parent / "shared" / "data" / "kaggle"
+    return candidate if (candidate / "MRegularSeasonCompactResults.csv").exists() else None
+
+
+def to_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+    lines = [
+        f"# ncaa-eval benchmarks, {meta['when']}",
+        "",
+        f"{meta['machine']}; git {meta['git']}; mode: {meta['mode']}; "
+        f"total {meta['seconds']:.0f} s.",
+        "",
+        "| benchmark | measured | target | verdict | how |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.benchmark} | {r.measured} | {r.target} | {r.verdict} | {r.how} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a subset, fewer repeats")
+    parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--repeats", type=int, help="runs per benchmark (default: per benchmark)")
+    parser.add_argument("--kaggle-dir", type=Path, help="the real Kaggle CSV folder")
+    parser.add_argument("--results-dir", type=Path, default=BENCH / "results")
+    args = parser.parse_args(argv)
+    names = list(BENCHMARKS)
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in BENCHMARKS]
+        if unknown:
+            parser.error(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHMARKS)}")
+    elif args.quick:
+        names = [n for n in names if BENCHMARKS[n][1]]
+    kaggle = args.kaggle_dir or default_kaggle_dir()
+    started = time.perf_counter()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="ncaa-eval-bench-") as tmp:
+        ctx = Context(Path(tmp), kaggle, args.repeats, args.quick, log=print)
+        for name in names:
+            print(f"[{time.perf_counter() - started:6.1f} s] {name} ...", flush=True)
+            try:
+                rows += BENCHMARKS[name][0](ctx)
+            except SkipError as exc:
+                rows.append(Row(name, "skipped", "-", "skipped", str(exc)))
+    git = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    meta = {
+        "when": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        ),
+        "git": git or "unknown",
+        "mode": "quick" if args.quick else "full",
+        "benchmarks": names,
+        "seconds": time.perf_counter() - started,
+    }
+    markdown = to_markdown(rows, meta)
+    print()
+    print(markdown)
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    payload = json.dumps({"meta": meta, "rows": [asdict(r) for r in rows]}, indent=2)
+    for stem in ("latest", stamp):
+        (args.results_dir / f"{stem}.md").write_text(markdown)
+        (args.results_dir / f"{stem}.json").write_text(payload + "\n")
+    print(f"Written to {args.results_dir / 'latest.md'} and latest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
