@@ -174,17 +174,25 @@ def _walk_stateful(
     wanted = set(seasons)
     model.reset()
     frames = []
-    for season_games in server.iter_seasons():
-        regular = orient_games(season_games.regular, conferences)
-        tournament = orient_games(season_games.tournament, conferences)
+    # Oriented once, then cut season by season: the server's order is (season, day, game id),
+    # so each season's regular season and tournament are contiguous runs of rows, in date order.
+    games = orient_games(server.all_games(), conferences)
+    tournament_rows = games["is_tournament"].to_numpy(dtype=bool)
+    bounds = np.searchsorted(games["season"].to_numpy(), [*server.seasons, 10_000])
+    for i, season in enumerate(server.seasons):
+        rows = slice(int(bounds[i]), int(bounds[i + 1]))
+        season_games = games.iloc[rows]
+        is_tournament = tournament_rows[rows]
+        regular = season_games[~is_tournament]
+        tournament = season_games[is_tournament]
         if len(regular):
             model.update(regular[list(GAME_COLUMNS)])
-        if season_games.season in wanted and len(tournament):
+        if season in wanted and len(tournament):
             # Frozen: every tournament game is predicted before any of them is learned.
             p = model.predict_proba(tournament[list(GAME_COLUMNS)])
             frames.append(_prediction_frame(tournament, p))
             if on_season is not None:
-                on_season(season_games.season, len(tournament))
+                on_season(season, len(tournament))
         if len(tournament):
             model.update(tournament[list(GAME_COLUMNS)])
     return WalkForwardResult(

@@ -233,21 +233,19 @@ def conferences_by_season(games: pd.DataFrame) -> dict[int, dict[int, str]]:
 
     Frames without the conference columns give an empty mapping (league-mean carry-over).
     """
-    parts = []
+    result: dict[int, dict[int, str]] = {}
+    seasons = games["season"].tolist()
     for side in ("a", "b"):
         column = f"team_{side}_conf"
-        if column in games.columns:
-            part = games[["season", f"team_{side}_id", column]]
-            parts.append(part.set_axis(["season", "team", "conf"], axis=1))
-    if not parts:
-        return {}
-    frame = pd.concat(parts, ignore_index=True)
-    frame = frame[frame["conf"].notna()].drop_duplicates(["season", "team"], keep="last")
-    result: dict[int, dict[int, str]] = {}
-    for season, team, conf in zip(
-        frame["season"].tolist(), frame["team"].tolist(), frame["conf"].tolist(), strict=True
-    ):
-        result.setdefault(int(season), {})[int(team)] = str(conf)
+        if column not in games.columns:
+            continue
+        # Plain lists and dicts: called once per season walked, pandas' per-call overhead would
+        # cost more than the lookup itself. A later row wins, as the last known conference.
+        for season, team, conf in zip(
+            seasons, games[f"team_{side}_id"].tolist(), games[column].tolist(), strict=True
+        ):
+            if conf is not None and conf == conf:  # conf == conf is False for NaN
+                result.setdefault(int(season), {})[int(team)] = str(conf)
     return result
 
 
