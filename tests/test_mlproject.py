@@ -96,7 +96,7 @@ def test_mlflow_run_main_builds_the_demo_league_when_there_is_no_store(
         "output_dir": str(out),
     }
 
-    _mlflow_run(tmp_path, uri, "main", params)
+    output = _mlflow_run(tmp_path, uri, "main", params)
 
     repo = ParquetRepository(data_dir)
     assert repo.is_demo
@@ -106,3 +106,7 @@ def test_mlflow_run_main_builds_the_demo_league_when_there_is_no_store(
     check_tracked_run(uri, run, expected, tmp_path / "artifacts")
     assert run.data.tags["mlflow.project.entryPoint"] == "main"
     assert client_for(uri).get_experiment(run.info.experiment_id).name == "Default"
+    # The summary names the experiment the run is really in (folded lines joined back).
+    squeezed = "".join(output.replace("│", "").split())
+    assert "(experiment'Default')" in squeezed
+    assert "(experiment'ncaa-eval')" not in squeezed

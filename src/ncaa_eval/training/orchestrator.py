@@ -210,7 +210,7 @@ def train(
         metrics=metrics,
         season_metrics=season_metrics,
         tracking_uri=store.tracking_uri,
-        experiment=request.experiment,
+        experiment=store.run_experiment,
         export_dir=export_dir,
         notes=result.notes,
         timings={

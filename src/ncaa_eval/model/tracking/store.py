@@ -298,6 +298,9 @@ class RunStore:
         self.experiment = experiment
         self._client: MlflowClient | None = None
         self._experiment_id: str | None = None
+        #: The experiment of the last run started: ``experiment``, or the one of a run joined
+        #: from ``MLFLOW_RUN_ID`` (``mlflow run`` without ``--experiment-name``).
+        self.run_experiment = experiment
 
     def __repr__(self) -> str:
         return f"RunStore({self.tracking_uri!r}, experiment={self.experiment!r})"
@@ -399,6 +402,8 @@ class RunStore:
                 del os.environ["MLFLOW_RUN_ID"]
                 own = self._get_experiment_id(create=False)
                 if own != run.info.experiment_id:
+                    joined = client.get_experiment(run.info.experiment_id)
+                    self.run_experiment = joined.name if joined is not None else "?"
                     logger.warning(
                         "Run %s (from MLFLOW_RUN_ID) is in experiment %s, not in '%s'; "
                         "list_runs will not show it. Pass --experiment-name %s to `mlflow run`.",
