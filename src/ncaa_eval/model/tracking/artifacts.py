@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -64,12 +65,28 @@ def log_dataset(
         warnings.simplefilter("ignore", UserWarning)
         dataset = from_pandas(frame, source=source, name=name, digest=digest)
         entity = dataset._to_mlflow_entity()
-    try:
-        store.client.log_inputs(
-            run_id,
-            datasets=[DatasetInput(entity, tags=[InputTag("mlflow.data.context", "training")])],
-        )
-    except MlflowException as exc:
-        raise TrackingStoreError(
-            f"Cannot log the dataset of run {run_id}: {one_line(exc)}"
-        ) from exc
+    inputs = [DatasetInput(entity, tags=[InputTag("mlflow.data.context", "training")])]
+    for attempt in range(_DATASET_ATTEMPTS):
+        try:
+            store.client.log_inputs(run_id, datasets=inputs)
+            return
+        except MlflowException as exc:
+            # Runs logging the same dataset at once race in MLflow's SQL store: it looks the
+            # dataset up, then inserts it, and the slower insert fails on the unique key
+            # (experiment, name, digest). Again, the lookup finds the row the other run wrote.
+            if _is_duplicate_key(exc) and attempt + 1 < _DATASET_ATTEMPTS:
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            raise TrackingStoreError(
+                f"Cannot log the dataset of run {run_id}: {one_line(exc)}"
+            ) from exc
+
+
+#: Tries of log_inputs when another run inserts the same dataset at the same moment.
+_DATASET_ATTEMPTS = 5
+
+
+def _is_duplicate_key(exc: BaseException) -> bool:
+    """SQLite's or PostgreSQL's unique-key violation, as MLflow passes it on."""
+    text = str(exc)
+    return "UNIQUE constraint failed" in text or "duplicate key value" in text
