@@ -430,12 +430,17 @@ PIPE_WIDTH = 240
 
 
 def _output_console() -> Console:
-    """The shared console on a terminal; otherwise one :data:`PIPE_WIDTH` columns wide."""
+    """The shared console on a terminal; otherwise ``COLUMNS`` or :data:`PIPE_WIDTH` wide."""
+    import os
+
     from rich.console import Console
 
     from ncaa_eval.cli.console import console
 
-    return console if console.is_terminal else Console(width=PIPE_WIDTH)
+    if console.is_terminal:
+        return console
+    columns = os.environ.get("COLUMNS", "")
+    return Console(width=int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH)
 
 
 def _print(*parts: RenderableType) -> None:
