@@ -68,8 +68,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "end": args.end,
         "history_from": args.history_from,
         "overall": scores(scored),
+        # Each window cut to the range and named by what it covers (2021-2024, not 2015-2024).
         "windows": {
-            f"{a}-{b}": scores(scored[(scored["season"] >= a) & (scored["season"] <= b)])
+            f"{max(a, args.start)}-{min(b, args.end)}": scores(
+                scored[
+                    (scored["season"] >= max(a, args.start))
+                    & (scored["season"] <= min(b, args.end))
+                ]
+            )
             for a, b in WINDOWS
             if a <= args.end and b >= args.start
         },

@@ -43,7 +43,7 @@ def test_cli_help_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
     assert ours["benchmark"] == "`ncaa-eval --help` wall time"
     assert ours["verdict"] in {"pass", "MISS"}
     assert len(ours["values"]["seconds"]) == 2
-    assert all(0 < s < 60 for s in ours["values"]["seconds"])
+    assert all(s > 0 for s in ours["values"]["seconds"])
 
 
 def test_unknown_benchmark_is_a_usage_error(tmp_path: Path) -> None:

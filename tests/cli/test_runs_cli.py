@@ -241,6 +241,17 @@ def test_list_shows_every_run_newest_first(trained: Trained) -> None:
         assert "FINISHED" in row
 
 
+def test_list_fits_the_columns_it_is_given_when_piped(
+    trained: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "90")
+    narrow = _runs(trained, "list").stdout
+    assert max(len(line.rstrip()) for line in narrow.splitlines()) <= 90, narrow
+    assert "elo-k30" not in narrow  # the run name is left out below 110 columns
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "elo-k30" in _runs(trained, "list").stdout
+
+
 def test_list_json(trained: Trained) -> None:
     rows = _json(_runs(trained, "list", "--json"))
     assert [r["run_id"] for r in rows] == trained.newest_first

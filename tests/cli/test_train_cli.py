@@ -203,9 +203,8 @@ def test_json_output_matches_the_tracked_run(
     }
     timings = payload["timings"]
     assert set(timings) == {"total", "forecasting", "tracking", "charts"}
-    assert all(v >= 0 for v in timings.values())
-    parts = timings["forecasting"] + timings["tracking"] + timings["charts"]
-    assert parts <= timings["total"]
+    # Each phase really ran: the walk-forward, MLflow's calls and the two charts.
+    assert all(v > 0 for v in timings.values())
     assert payload["export_dir"] == str(workspace.out / "runs" / run.info.run_id)
 
 

@@ -9,7 +9,11 @@ behind. How long each takes is measured in ``bench/tracking_cost.py``'s report, 
 from __future__ import annotations
 
 import http.server
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -150,3 +154,68 @@ def test_a_server_answering_errors_is_one_error_line(
             line = _one_error_line(run_cli, args)
             assert uri in line, line
             assert reason in line, line
+
+
+class _StuckServer(http.server.ThreadingHTTPServer):
+    """Remembers when a request got stuck, and lets them all go at the end."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _HealthyButStuck)
+        self.stuck = threading.Event()
+        self.release = threading.Event()
+
+
+class _HealthyButStuck(http.server.BaseHTTPRequestHandler):
+    """Answers ``/health`` and then holds every other request open without answering."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/health"):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"OK")
+            return
+        assert isinstance(self.server, _StuckServer)
+        self.server.stuck.set()
+        self.server.release.wait()
+
+    def do_POST(self) -> None:
+        self.do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_while_the_store_is_being_opened_stops_train_at_once(
+    signum: int, demo_store: Path, clean_env: Path
+) -> None:
+    """A server that answers its health check but hangs: Ctrl-C or kill ends train there.
+
+    MLflow is given an hour per request, so the process can only end because the signal acted
+    while MLflow waited; no run can exist yet, so nothing is left RUNNING.
+    """
+    server = _StuckServer()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    uri = f"http://127.0.0.1:{server.server_address[1]}"
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_TIMEOUT": "3600"}
+    cmd = [sys.executable, "-m", "ncaa_eval", "train", "--model", "elo"]
+    cmd += ["--data-dir", str(demo_store), "--start-year", "2024", "--end-year", "2025"]
+    cmd += ["--output-dir", str(clean_env / "out"), "--tracking-uri", uri]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # Wait until the client is stuck in MLflow's first API request (after /health).
+        reached = server.stuck.wait(timeout=120)
+        assert reached, f"train never reached the tracking server: {proc.poll()}"
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr.decode()
+    assert not (clean_env / "out").exists()

@@ -485,12 +485,13 @@ def test_the_tournament_margin_rating_is_solved_fresh(demo_store: Path) -> None:
     when the tournament snapshot is solved afresh.
     """
     daily = serve(demo_store, seasons=[2024], config=FeatureConfig(rating_every_days=1))
-    fresh = serve(demo_store, seasons=[2024], config=FeatureConfig(rating_every_days=60))
-    stale = serve(
+    fresh = serve(
         demo_store,
         seasons=[2024],
-        config=FeatureConfig(rating_every_days=60, fresh_tournament_rating=False),
+        config=FeatureConfig(rating_every_days=60, fresh_tournament_rating=True),
     )
+    # The default, so that configs saved before the field existed load as they were trained.
+    stale = serve(demo_store, seasons=[2024], config=FeatureConfig(rating_every_days=60))
 
     def tournament(fs: FeatureSet) -> npt.NDArray[np.float64]:
         frame = fs.frame

@@ -332,12 +332,15 @@ def _compare_parts(comparison: RunComparison) -> list[RenderableType]:
     about.add_row("status", *[_status(r.status) for r in runs_])
     parts: list[RenderableType] = [about]
 
-    # A hyperparameter only some of the runs have (runs of different models) is not a difference
-    # worth a row each: dozens of rows with one side empty. They are counted, and listed in --json.
+    # Between runs of different models, a hyperparameter only some of them have is not a
+    # difference worth a row each: dozens of rows with one side empty. They are counted, and
+    # listed in --json. Between runs of one model, a missing one (a field added in a later
+    # version) is a real difference and keeps its row.
+    one_model = len({r.model_type for r in runs_}) == 1
     shared = {
         name: values
         for name, values in comparison.differing_params.items()
-        if all(v is not None for v in values)
+        if one_model or all(v is not None for v in values)
     }
     partial = len(comparison.differing_params) - len(shared)
     if shared:

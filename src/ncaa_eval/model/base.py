@@ -64,7 +64,11 @@ class ModelConfig(BaseModel):
 #: from zero rather than from 0.6 x last season's (0.1815 vs 0.1820 logistic regression, 0.1811
 #: vs 0.1819 XGBoost): Elo already carries the history, and the prior only made it stale.
 TUNED_MODEL_FEATURES = FeatureConfig(
-    margin_cap=30.0, margin_carry=0.0, efficiency=False, form=False
+    margin_cap=30.0,
+    margin_carry=0.0,
+    efficiency=False,
+    form=False,
+    fresh_tournament_rating=True,
 )
 
 

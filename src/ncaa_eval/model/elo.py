@@ -244,7 +244,7 @@ def conferences_by_season(games: pd.DataFrame) -> dict[int, dict[int, str]]:
         for season, team, conf in zip(
             seasons, games[f"team_{side}_id"].tolist(), games[column].tolist(), strict=True
         ):
-            if conf is not None and conf == conf:  # conf == conf is False for NaN
+            if not pd.isna(conf):  # None, NaN and pd.NA alike
                 result.setdefault(int(season), {})[int(team)] = str(conf)
     return result
 

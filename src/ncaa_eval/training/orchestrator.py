@@ -82,8 +82,9 @@ class TrainResult:
     experiment: str
     export_dir: Path | None
     notes: list[str]
-    #: Wall seconds: ``total``, ``forecasting`` (the walk-forward) and ``tracking`` (every
-    #: MLflow call: creating, filling and ending the run, and the export).
+    #: Wall seconds: ``total``, ``forecasting`` (the walk-forward), ``charts`` (drawing the two
+    #: PNGs) and ``tracking`` (the rest from creating the run to the export: MLflow's calls, plus
+    #: saving the model and computing the metrics).
     timings: dict[str, float]
 
 

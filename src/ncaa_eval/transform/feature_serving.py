@@ -80,7 +80,9 @@ class FeatureConfig(BaseModel):
         7, ge=1, le=60, description="Recompute the margin rating every this many days."
     )
     fresh_tournament_rating: bool = Field(
-        True,
+        # Off by default so that a config saved before this field existed loads (predict,
+        # bracket) with the behaviour it was trained with; the tuned defaults turn it on.
+        False,
         description=(
             "Re-solve the margin rating for the tournament snapshot from every regular-season "
             "game (conference tournaments included) instead of reusing the last periodic solve."

@@ -254,7 +254,11 @@ class _InterruptGuard:
         if not self._armed:
             if self._noted is None:
                 self._noted = signum
-            return
+                return
+            # A second signal while the run is being created: the user insists, stop now (the
+            # run, if MLflow created it already, may stay RUNNING; better than a stuck process).
+            signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+            raise self._exception(signum)
         # A second signal during the clean-up behaves as it did before the run started.
         signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
         raise self._exception(signum)
@@ -354,6 +358,11 @@ class RunStore:
             RunNotFoundError: ``MLFLOW_RUN_ID`` names no run in this store.
             TrackingStoreError: The store cannot be opened or written.
         """
+        # Open the store and the experiment before signals are held back: that can take seconds
+        # (a new SQLite store, a slow server) and no run exists yet, so Ctrl-C must act at once.
+        self.client  # noqa: B018 - opens (or creates) the store
+        if not os.environ.get("MLFLOW_RUN_ID"):
+            self._get_experiment_id(create=True)
         guard = _InterruptGuard(handle_sigterm)
         try:
             run_id = self._begin_run(run_name, dict(tags or {}))
