@@ -204,7 +204,15 @@ def test_a_signal_while_the_store_is_being_opened_stops_train_at_once(
     cmd = [sys.executable, "-m", "ncaa_eval", "train", "--model", "elo"]
     cmd += ["--data-dir", str(demo_store), "--start-year", "2024", "--end-year", "2025"]
     cmd += ["--output-dir", str(clean_env / "out"), "--tracking-uri", uri]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # A shell that starts the suite in the background ignores SIGINT, and children inherit
+        # that; the child must start with the dispositions a user's shell gives it.
+        preexec_fn=_default_signals,
+    )
     try:
         # Wait until the client is stuck in MLflow's first API request (after /health).
         reached = server.stuck.wait(timeout=120)
@@ -219,3 +227,8 @@ def test_a_signal_while_the_store_is_being_opened_stops_train_at_once(
     assert proc.returncode == 128 + signum, stderr
     assert "Traceback" not in stderr.decode()
     assert not (clean_env / "out").exists()
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
