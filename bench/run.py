@@ -419,7 +419,8 @@ def bench_quality(ctx: Context) -> list[Row]:
         brier, model = best["M"]
         rows.append(
             Row(
-                "best model, men 2003-2024: Brier",
+                "best model, men 2003-2024: Brier"
+                + (f" (of {', '.join(models)} only: --quick)" if ctx.quick else ""),
                 f"{brier:.4f} ({model})",
                 f"<= {BEST_TARGET}",
                 verdict(brier <= BEST_TARGET),
