@@ -66,7 +66,7 @@ def tournament_teams(repository: ParquetRepository, league: League, season: int)
         have = sorted(set(seeds["season"].astype(int)))
         raise NcaaEvalError(
             f"Season {season} has no tournament seeds in the {league} store (seeded seasons: "
-            f"{have[0]}-{have[-1]}); import data with {season}'s seeds (a submission of every "
+            f"{_season_ranges(have)}); import data with {season}'s seeds (a submission of every "
             "pair of the season's teams needs none: `predict --all-teams`)."
             if have
             else f"The {league} store has no tournament seeds."
@@ -215,3 +215,17 @@ def _stateless(
         train = frame[training_mask(frame, season, min_day)]
         model = cls(config).fit(train[features.feature_columns], train["team_a_won"].to_numpy())
     return model.predict_proba(X)
+
+
+def _season_ranges(seasons: list[int]) -> str:
+    """``[1985, ..., 2019, 2021, ...]`` as ``1985-2019, 2021-2025``: gaps (2020) show."""
+    parts: list[str] = []
+    start = prev = seasons[0]
+    for season in [*seasons[1:], None]:
+        if season is not None and season == prev + 1:
+            prev = season
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if season is not None:
+            start = prev = season
+    return ", ".join(parts)
