@@ -6,6 +6,7 @@ that run (``MLFLOW_RUN_ID``) and must log the same values for the keys both writ
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def test_mlflow_run_train_records_the_same_run_as_the_cli(
     run = only_run(uri)
     # MLflow's entry-point params (every declared one, defaults included) beside ncaa-eval's own;
     # start_year, end_year and league are logged by both with the same string.
-    entry_params = {**params, "league": "M"}
+    entry_params = {**params, "league": "M", "config": "none"}
     expected = Expected("elo", 2023, 2025, demo_store, out, extra_params=entry_params)
     check_tracked_run(uri, run, expected, tmp_path / "artifacts")
     tags = run.data.tags
@@ -102,7 +103,8 @@ def test_mlflow_run_main_builds_the_demo_league_when_there_is_no_store(
     assert repo.is_demo
     assert repo.seasons_available("M")[-1] == 2025
     run = only_run(uri)
-    expected = Expected("elo", 2024, 2025, data_dir, out, extra_params={**params, "league": "M"})
+    entry_params = {**params, "league": "M", "config": "none"}
+    expected = Expected("elo", 2024, 2025, data_dir, out, extra_params=entry_params)
     check_tracked_run(uri, run, expected, tmp_path / "artifacts")
     assert run.data.tags["mlflow.project.entryPoint"] == "main"
     assert client_for(uri).get_experiment(run.info.experiment_id).name == "Default"
@@ -110,3 +112,32 @@ def test_mlflow_run_main_builds_the_demo_league_when_there_is_no_store(
     squeezed = "".join(output.replace("│", "").split())
     assert "(experiment'Default')" in squeezed
     assert "(experiment'ncaa-eval')" not in squeezed
+
+
+def test_mlflow_run_relaunches_a_run_with_its_config_json(
+    demo_store: Path, mlflow_template: Path, tmp_path: Path
+) -> None:
+    """A run's config.json artifact, given back as -P config=..., reproduces its settings."""
+    uri = store_copy(mlflow_template, tmp_path / "mlflow.db")
+    config = tmp_path / "config.json"
+    config.write_text('{"k": 30.0, "home_edge": 90.0}')
+    params = {
+        "model": "elo",
+        "start_year": "2024",
+        "end_year": "2025",
+        "data_dir": str(demo_store),
+        "output_dir": str(tmp_path / "out"),
+        "config": str(config),
+    }
+
+    _mlflow_run(tmp_path, uri, "train", params)
+
+    run = only_run(uri)
+    assert run.data.params["config"] == str(config)
+    assert run.data.params["k"] == "30.0"
+    assert run.data.params["home_edge"] == "90.0"
+    # The relaunched run's own config.json gives the same settings again.
+    folder = client_for(uri).download_artifacts(run.info.run_id, "config.json", str(tmp_path))
+    saved = json.loads(Path(folder).read_text())
+    assert saved["k"] == 30.0
+    assert saved["home_edge"] == 90.0

@@ -245,6 +245,13 @@ CASES = [
     Case("config-wrong-type", (*TRAIN_2019, "--config", "{tmp}/c.json"),
          ("k: Input should be a valid number", "'fast'"),
          setup=_file("c.json", b'{"k": "fast"}')),
+    # Strict: a boolean or a quoted number is not read as a number.
+    Case("config-bool-for-number", (*TRAIN_2019, "--config", "{tmp}/c.json"),
+         ("k: Input should be a valid number", "(got True)"),
+         setup=_file("c.json", b'{"k": true}')),
+    Case("config-quoted-number", (*TRAIN_2019, "--config", "{tmp}/c.json"),
+         ("k: Input should be a valid number", "(got '30')"),
+         setup=_file("c.json", b'{"k": "30"}')),
     Case("config-nested-wrong-type", (*TRAIN_2019, "--config", "{tmp}/c.json"),
          ("carry_toward", "'planet'"), setup=_file("c.json", b'{"carry_toward": "planet"}')),
     Case("config-key-twice", (*TRAIN_2019, "--config", "{tmp}/c.json"),

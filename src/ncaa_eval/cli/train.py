@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 @click.option(
     "--config",
     "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON object of hyperparameters overriding the model's defaults.",
+    type=click.Path(dir_okay=False),
+    help="JSON object of hyperparameters overriding the model's defaults ('none' or '': none).",
 )
 @click.option(
     "--tracking-uri",
@@ -51,7 +51,7 @@ def train(
     league: str,
     data_dir: Path,
     output_dir: Path,
-    config_file: Path | None,
+    config_file: str | None,
     tracking_uri: str | None,
     experiment: str,
     run_name: str | None,
@@ -70,7 +70,9 @@ def train(
     from ncaa_eval.training import train as run_training
     from ncaa_eval.training.config_loading import ConfigError, read_config_file
 
-    params = read_config_file(config_file) if config_file is not None else {}
+    # "none" (MLproject's default, so the run's `config` param reads well) or "" means no file.
+    given = config_file not in (None, "", "none")
+    params = read_config_file(Path(config_file)) if config_file and given else {}
     try:
         request = TrainRequest(
             model=model_name,

@@ -153,6 +153,15 @@ def validate_config(
             "allowed; give a finite number."
         )
     try:
+        text = json.dumps(params)
+    except (TypeError, ValueError):
+        text = None  # not JSON (a Python caller's own objects): validated as given, below
+    try:
+        if text is not None:
+            # Strict JSON validation: `"k": true` or `"k": "30"` is a mistake to report, not a
+            # number to guess (lax mode would read 1.0 and 30.0); whole numbers stay accepted
+            # for float fields, JSON arrays for tuples.
+            return config_class.model_validate_json(text, strict=True)
         return config_class.model_validate(params)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, model_name)) from exc
