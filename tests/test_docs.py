@@ -10,13 +10,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import click
 import pytest
 
-from ncaa_eval.cli.main import cli
+from tests.helpers.cli_commands import all_commands
 from tests.test_architecture import ALLOWED
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -25,17 +23,7 @@ DOCS = REPO_ROOT / "docs"
 ARCHITECTURE = DOCS / "architecture.md"
 
 
-def _walk(command: click.Command, path: tuple[str, ...]) -> Iterator[str]:
-    yield " ".join(path)
-    if isinstance(command, click.Group):
-        ctx = click.Context(command, info_name=path[-1])
-        for name in command.list_commands(ctx):
-            sub = command.get_command(ctx, name)
-            assert sub is not None, f"{' '.join(path)} lists {name!r} but cannot load it"
-            yield from _walk(sub, (*path, name))
-
-
-COMMANDS = list(_walk(cli, ("ncaa-eval",)))
+COMMANDS = [path for path, _ in all_commands()]
 
 
 def _documentation() -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -18,6 +17,7 @@ import pytest
 from ncaa_eval import __version__
 from ncaa_eval.cli.main import cli
 from tests.conftest import Invoke
+from tests.helpers.cli_commands import all_commands
 
 HEAVY = ("mlflow", "xgboost", "sklearn", "pandas")
 
@@ -107,22 +107,8 @@ def test_importtime_of_the_top_level_help() -> None:
 # --- every command documents itself -------------------------------------------------------------
 
 
-def _walk(command: click.Command, path: tuple[str, ...]) -> Iterator[tuple[str, click.Command]]:
-    yield " ".join(path), command
-    if isinstance(command, click.Group):
-        ctx = click.Context(command, info_name=path[-1])
-        for name in command.list_commands(ctx):
-            sub = command.get_command(ctx, name)
-            assert sub is not None, f"{' '.join(path)} lists {name!r} but cannot load it"
-            yield from _walk(sub, (*path, name))
-
-
-def _all_commands() -> list[tuple[str, click.Command]]:
-    return list(_walk(cli, ("ncaa-eval",)))
-
-
 def test_every_command_and_sub_command_has_help_text() -> None:
-    commands = dict(_all_commands())
+    commands = dict(all_commands())
     expected = {"ncaa-eval", "ncaa-eval data", "ncaa-eval models", "ncaa-eval train"}
     expected |= {f"ncaa-eval data {c}" for c in ("import", "info", "demo", "fetch")}
     assert expected <= set(commands)
@@ -140,7 +126,7 @@ def test_the_lazy_listing_matches_the_commands() -> None:
     assert cli.get_command(ctx, "nope") is None
 
 
-@pytest.mark.parametrize("path", [p for p, _ in _all_commands()])
+@pytest.mark.parametrize("path", [p for p, _ in all_commands()])
 def test_every_help_page_renders(path: str, run_cli: Invoke) -> None:
     words = path.split()[1:]
     result = run_cli(*words, "--help")

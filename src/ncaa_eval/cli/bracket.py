@@ -6,11 +6,16 @@ from pathlib import Path
 
 import click
 
-from ncaa_eval.cli.options import data_dir_option, experiment_option, tracking_uri_option
+from ncaa_eval.cli.options import (
+    data_dir_option,
+    experiment_option,
+    run_option,
+    tracking_uri_option,
+)
 
 
 @click.command()
-@click.option("--run", "run_id", required=True, help="Run id, or a unique prefix of one.")
+@run_option
 @click.option("--season", type=int, required=True, help="Season whose bracket is simulated.")
 @data_dir_option
 @click.option(

@@ -28,6 +28,10 @@ league_option = click.option(
     help="M for men, W for women.",
 )
 
+run_option = click.option(
+    "--run", "run_id", required=True, help="Run id, or a unique prefix of one."
+)
+
 tracking_uri_option = click.option(
     "--tracking-uri",
     envvar="MLFLOW_TRACKING_URI",

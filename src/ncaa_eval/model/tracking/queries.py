@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.model.tracking.errors import RunNotFoundError, TrackingStoreError
-from ncaa_eval.model.tracking.records import ModelRun, is_model_type
+from ncaa_eval.model.tracking.records import ModelRun
 from ncaa_eval.model.tracking.store import (
     MAX_SEARCH_RESULTS,
     RECORDS_TAG,
     RunStore,
+    _shown,
     flatten_params,
+    search_filter,
 )
 from ncaa_eval.model.tracking.uri import one_line, sqlite_path
 
@@ -225,39 +227,12 @@ def search_runs(
         NcaaEvalError: A filter value is invalid.
         TrackingStoreError: The store cannot be read.
     """
-    from mlflow.entities import ViewType
-    from mlflow.exceptions import MlflowException
-
     if not 1 <= max_results <= MAX_SEARCH_RESULTS:
         raise NcaaEvalError(f"The limit must be 1 to {MAX_SEARCH_RESULTS}, not {max_results}.")
-    clauses = []
-    if model_type is not None:
-        if not is_model_type(model_type):
-            raise NcaaEvalError(
-                f"Invalid model type {_shown(model_type)}: use letters, digits, '_', '.', '-'."
-            )
-        clauses.append(f"tags.model_type = '{model_type}'")
-    if league is not None:
-        if league not in ("M", "W"):
-            raise NcaaEvalError(f"Invalid league {_shown(league)}: use 'M' or 'W'.")
-        clauses.append(f"tags.league = '{league}'")
+    filter_string = search_filter(model_type, league)
     if store_is_missing(store):
         return []
-    experiment_id = store._get_experiment_id(create=False)
-    if experiment_id is None:
-        return []
-    try:
-        runs = store.client.search_runs(
-            [experiment_id],
-            " AND ".join(clauses),
-            run_view_type=ViewType.ACTIVE_ONLY,
-            max_results=max_results,
-            order_by=["attributes.start_time DESC"],
-        )
-    except MlflowException as exc:
-        raise TrackingStoreError(
-            f"Cannot search runs in {store.tracking_uri}: {one_line(exc)}"
-        ) from exc
+    runs = store.find_runs(filter_string, max_results)
     return [summarize(run) for run in runs]
 
 
@@ -463,8 +438,3 @@ def _time(millis: int | None) -> datetime | None:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _shown(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else repr(str(value))
-    return text if len(text) <= 50 else text[:47] + "..."

@@ -282,6 +282,30 @@ class _InterruptGuard:
         self._previous = {}
 
 
+def search_filter(
+    model_type: str | None = None, league: str | None = None, clauses: Sequence[str] = ()
+) -> str:
+    """An MLflow filter string for runs of ``model_type`` and ``league`` (each optional).
+
+    The values are checked here, before they reach the filter string.
+
+    Raises:
+        NcaaEvalError: A filter value is invalid.
+    """
+    parts = list(clauses)
+    if model_type is not None:
+        if not is_model_type(model_type):
+            raise NcaaEvalError(
+                f"Invalid model type {_shown(model_type)}: use letters, digits, '_', '.', '-'."
+            )
+        parts.append(f"tags.model_type = '{model_type}'")
+    if league is not None:
+        if league not in ("M", "W"):
+            raise NcaaEvalError(f"Invalid league {_shown(league)}: use 'M' or 'W'.")
+        parts.append(f"tags.league = '{league}'")
+    return " AND ".join(parts)
+
+
 class RunStore:
     """Save, load, list and export ncaa-eval runs kept in an MLflow tracking store.
 
@@ -455,18 +479,7 @@ class RunStore:
             RunNotFoundError: ``run_id`` is malformed.
             TrackingStoreError: MLflow rejected the metrics (bad name, store down).
         """
-        from mlflow.entities import Metric
-        from mlflow.exceptions import MlflowException
-
-        run_id = self._check_id(run_id)
-        now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
-        try:
-            self.client.log_batch(run_id, metrics=batch)
-        except MlflowException as exc:
-            raise TrackingStoreError(
-                f"Cannot log metrics on run {run_id}: {one_line(exc)}"
-            ) from exc
+        self.log_metric_steps(run_id, {step or 0: metrics})
 
     def log_metric_steps(self, run_id: str, by_step: Mapping[int, Mapping[str, float]]) -> None:
         """Log stepped metrics, e.g. ``{2024: {"season_brier": 0.18}}``, in as few calls as can be.
@@ -594,34 +607,36 @@ class RunStore:
             NcaaEvalError: A filter value is invalid.
             TrackingStoreError: The store cannot be read.
         """
-        from mlflow.entities import ViewType
-        from mlflow.exceptions import MlflowException
-
         if not 1 <= max_results <= MAX_SEARCH_RESULTS:
             raise NcaaEvalError(
                 f"max_results must be 1 to {MAX_SEARCH_RESULTS}, not {max_results}."
             )
         clauses = [f"tags.{RECORDS_TAG} != ''"]
-        if model_type is not None:
-            if not is_model_type(model_type):
-                raise NcaaEvalError(
-                    f"Invalid model type {_shown(model_type)}: use letters, digits, '_', '.', '-'."
-                )
-            clauses.append(f"tags.model_type = '{model_type}'")
-        if league is not None:
-            if league not in ("M", "W"):
-                raise NcaaEvalError(f"Invalid league {_shown(league)}: use 'M' or 'W'.")
-            clauses.append(f"tags.league = '{league}'")
         for name, year in (("start_year", start_year), ("end_year", end_year)):
             if year is not None:
                 clauses.append(f"tags.{name} = '{int(year)}'")
+        runs = self.find_runs(search_filter(model_type, league, clauses), max_results)
+        return self._records(runs)
+
+    def find_runs(self, filter_string: str, max_results: int) -> list[Run]:
+        """The experiment's active MLflow runs matching ``filter_string``, newest first.
+
+        The one search behind :meth:`list_runs` and ``runs list``; build the filter with
+        :func:`search_filter`.
+
+        Raises:
+            TrackingStoreError: The store cannot be read.
+        """
+        from mlflow.entities import ViewType
+        from mlflow.exceptions import MlflowException
+
         experiment_id = self._get_experiment_id(create=False)
         if experiment_id is None:
             return []
         try:
             runs = self.client.search_runs(
                 [experiment_id],
-                " AND ".join(clauses),
+                filter_string,
                 run_view_type=ViewType.ACTIVE_ONLY,
                 max_results=max_results,
                 order_by=["attributes.start_time DESC"],
@@ -630,7 +645,7 @@ class RunStore:
             raise TrackingStoreError(
                 f"Cannot search runs in {self.tracking_uri}: {one_line(exc)}"
             ) from exc
-        return self._records(list(runs))
+        return list(runs)
 
     def _records(self, runs: list[Run]) -> list[ModelRun]:
         """Read the records of ``runs`` in order, skipping (with a warning) damaged ones."""
