@@ -97,6 +97,31 @@ def test_sigterm_marks_the_run_killed_and_exits_143(store: RunStore) -> None:
     assert signal.getsignal(signal.SIGTERM) == before
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_during_a_store_write_waits_for_the_write(store: RunStore, signum: int) -> None:
+    """Ctrl-C inside a database commit could leave SQLite locked and the run RUNNING: a write
+    wrapped in ``uninterrupted`` completes, then the signal ends the run KILLED."""
+    from mlflow.entities import Param
+
+    run_ids: list[str] = []
+
+    def interrupted_while_writing() -> None:
+        with store.start_run() as run_id:
+            run_ids.append(run_id)
+            with store.uninterrupted():
+                os.kill(os.getpid(), signum)
+                time.sleep(0.2)  # the signal arrives here, and waits
+                store.client.log_batch(run_id, params=[Param("written", "yes")])
+            pytest.fail("the signal is raised as soon as the write is done")
+
+    with pytest.raises((KeyboardInterrupt, RunTerminated)):
+        interrupted_while_writing()
+    (run_id,) = run_ids
+    run = _client(store).get_run(run_id)
+    assert run.data.params["written"] == "yes"
+    assert run.info.status == "KILLED"
+
+
 def test_joins_the_run_named_by_mlflow_run_id(
     store: RunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -68,7 +68,8 @@ def log_dataset(
     inputs = [DatasetInput(entity, tags=[InputTag("mlflow.data.context", "training")])]
     for attempt in range(_DATASET_ATTEMPTS):
         try:
-            store.client.log_inputs(run_id, datasets=inputs)
+            with store.uninterrupted():
+                store.client.log_inputs(run_id, datasets=inputs)
             return
         except MlflowException as exc:
             # Runs logging the same dataset at once race in MLflow's SQL store: it looks the

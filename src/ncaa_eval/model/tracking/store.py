@@ -271,6 +271,23 @@ class _InterruptGuard:
             signal.signal(noted, self._previous.get(noted, signal.SIG_DFL))
             raise self._exception(noted)
 
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Note a signal instead of raising it for the block; raise it right after.
+
+        A KeyboardInterrupt raised inside a database commit can leave SQLite's write lock with
+        a broken connection of this process, and then marking the run KILLED fails with
+        "database is locked": the run would stay RUNNING.
+        """
+        if not self._armed:
+            yield
+            return
+        self._armed = False
+        try:
+            yield
+        finally:
+            self.arm()
+
     def noted(self) -> BaseException | None:
         """The exception of a signal noted and not raised yet, if any."""
         return None if self._noted is None else self._exception(self._noted)
@@ -326,6 +343,7 @@ class RunStore:
         self.experiment = experiment
         self._client: MlflowClient | None = None
         self._experiment_id: str | None = None
+        self._guard: _InterruptGuard | None = None
         #: The experiment of the last run started: ``experiment``, or the one of a run joined
         #: from ``MLFLOW_RUN_ID`` (``mlflow run`` without ``--experiment-name``).
         self.run_experiment = experiment
@@ -397,6 +415,7 @@ class RunStore:
                 raise interrupted from exc
             raise
         status = "FINISHED"
+        self._guard = guard
         try:
             guard.arm()
             yield run_id
@@ -417,7 +436,21 @@ class RunStore:
                 self._end_run(run_id, "KILLED", quiet=True)
                 raise
             finally:
+                self._guard = None
                 guard.restore()
+
+    @contextmanager
+    def uninterrupted(self) -> Iterator[None]:
+        """Wrap one write to the store: Ctrl-C or SIGTERM waits until it is done.
+
+        Inside :meth:`start_run` only (elsewhere it does nothing). The signal is raised as soon
+        as the write returns, so the run still ends KILLED, with the write complete.
+        """
+        if self._guard is None:
+            yield
+        else:
+            with self._guard.held():
+                yield
 
     def _begin_run(self, run_name: str | None, tags: dict[str, str]) -> str:
         from mlflow.entities import RunTag
@@ -503,7 +536,8 @@ class RunStore:
         ]
         try:
             for first in range(0, len(batch), _METRIC_BATCH):
-                self.client.log_batch(run_id, metrics=batch[first : first + _METRIC_BATCH])
+                with self.uninterrupted():
+                    self.client.log_batch(run_id, metrics=batch[first : first + _METRIC_BATCH])
         except MlflowException as exc:
             raise TrackingStoreError(
                 f"Cannot log metrics on run {run_id}: {one_line(exc)}"
@@ -542,9 +576,10 @@ class RunStore:
         client = self.client
         existing = self._get_run(run.run_id)
         try:
-            client.log_batch(run.run_id, params=[Param(k, v) for k, v in params.items()])
-            if run.run_name is not None and existing.info.run_name != run.run_name:
-                client.update_run(run.run_id, name=run.run_name)
+            with self.uninterrupted():
+                client.log_batch(run.run_id, params=[Param(k, v) for k, v in params.items()])
+                if run.run_name is not None and existing.info.run_name != run.run_name:
+                    client.update_run(run.run_id, name=run.run_name)
             with tempfile.TemporaryDirectory(prefix="ncaa-eval-") as tmp:
                 folder = Path(tmp)
                 (folder / CONFIG_FILE).write_text(
@@ -553,7 +588,8 @@ class RunStore:
                 (folder / RUN_FILE).write_text(run.model_dump_json(indent=2) + "\n", "utf-8")
                 pq.write_table(table, folder / PREDICTIONS_FILE)
                 client.log_artifacts(run.run_id, tmp)
-            client.log_batch(run.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+            with self.uninterrupted():
+                client.log_batch(run.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
         except MlflowException as exc:
             raise TrackingStoreError(
                 f"Cannot save run {run.run_id} to {self.tracking_uri}: {one_line(exc, 400)}"
