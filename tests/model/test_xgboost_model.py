@@ -17,10 +17,18 @@ from ncaa_eval.errors import NotFittedError
 from ncaa_eval.model.base import FeatureModelConfig
 from ncaa_eval.model.registry import get_model
 from ncaa_eval.model.xgboost_model import XGBoostConfig, XGBoostModel, time_ordered_split
+from ncaa_eval.transform.feature_serving import feature_direction
 
 #: Small and quick, with sampling on so the seed matters.
 FAST = XGBoostConfig.model_validate(
-    {"n_estimators": 300, "learning_rate": 0.1, "early_stopping_rounds": 20, "n_jobs": 1}
+    {
+        "n_estimators": 300,
+        "learning_rate": 0.1,
+        "early_stopping_rounds": 20,
+        "n_jobs": 1,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+    }
 )
 
 
@@ -137,6 +145,14 @@ class TestContract:
         other = XGBoostModel(FAST.model_copy(update={"seed": 1})).fit(X, y).predict_proba(X)
         assert not np.array_equal(a, other)
 
+    def test_the_default_config_does_not_depend_on_the_seed(self) -> None:
+        # The defaults sample neither rows nor columns, so the seed changes nothing.
+        X, y = served_dataset(n=600)
+        config = XGBoostConfig(n_estimators=100, learning_rate=0.1)
+        a = XGBoostModel(config).fit(X, y).predict_proba(X)
+        b = XGBoostModel(config.model_copy(update={"seed": 7})).fit(X, y).predict_proba(X)
+        np.testing.assert_array_equal(a, b)
+
     def test_thread_count_does_not_change_predictions(self) -> None:
         X, y = dataset(n=600)
         one = XGBoostModel(FAST).fit(X, y).predict_proba(X)
@@ -162,6 +178,97 @@ class TestContract:
             model.predict_proba(X.drop(columns=["elo_diff"]))
 
 
+def served_dataset(n: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
+    """Columns the feature server serves (all antisymmetric), one partly missing."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "elo_diff": rng.normal(size=n),
+            "seed_diff": rng.normal(size=n),
+            "margin_rating_diff": rng.normal(size=n),
+            "court": rng.choice([-1.0, 0.0, 1.0], size=n),
+        }
+    )
+    logit = 1.2 * X["elo_diff"] - 0.8 * X["seed_diff"] + 0.4 * X["court"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit.to_numpy()))).astype(np.int64)
+    X.loc[rng.random(n) < 0.3, "seed_diff"] = np.nan
+    return X, y
+
+
+class TestMirroredRows:
+    def test_swapping_the_teams_gives_the_complement(self) -> None:
+        X, y = served_dataset()
+        model = XGBoostModel(FAST).fit(X, y)
+        assert model.symmetric_
+        np.testing.assert_allclose(model.predict_proba(X) + model.predict_proba(-X), 1.0, atol=1e-6)
+        # Without mirroring the trees are not antisymmetric: the check above can fail.
+        plain = XGBoostModel(FAST.model_copy(update={"symmetric": False})).fit(X, y)
+        assert not plain.symmetric_
+        gap = np.abs(plain.predict_proba(X) + plain.predict_proba(-X) - 1.0)
+        assert gap.max() > 0.01
+
+    def test_the_default_features_are_all_mirrored(self) -> None:
+        columns = XGBoostConfig().features.feature_columns()
+        assert all(feature_direction(c) is not None for c in columns), columns
+
+    def test_a_column_of_unknown_direction_turns_mirroring_off(self) -> None:
+        # "noise" might be symmetric in the teams (a pace sum, say): negating it would be wrong.
+        X, y = dataset()
+        assert not XGBoostModel(FAST).fit(X, y).symmetric_
+
+    def test_mirrors_stay_next_to_their_rows_so_validation_is_still_the_latest_games(
+        self,
+    ) -> None:
+        # As in TestEarlyStopping, the relationship flips in the last 20% of rows.
+        rng = np.random.default_rng(1)
+        n = 2000
+        x = rng.normal(size=n)
+        y = (x > 0).astype(int)
+        y[int(0.8 * n) :] = 1 - y[int(0.8 * n) :]
+        X = pd.DataFrame({"elo_diff": x, "court": rng.choice([-1.0, 0.0, 1.0], size=n)})
+        model = XGBoostModel(FAST.model_copy(update={"monotone": False})).fit(X, y)
+        assert model.symmetric_
+        assert model.best_iteration_ == 0
+
+    def test_learns_the_signal(self) -> None:
+        X, y = served_dataset()
+        p = XGBoostModel(FAST).fit(X, y).predict_proba(X)
+        assert float(np.mean((p > 0.5) == (y == 1))) > 0.7
+
+
+class TestMonotone:
+    @staticmethod
+    def sweep(model: XGBoostModel, column: str) -> npt.NDArray[np.float64]:
+        grid = pd.DataFrame(
+            {
+                "elo_diff": np.zeros(201),
+                "seed_diff": np.zeros(201),
+                "margin_rating_diff": np.zeros(201),
+                "court": np.zeros(201),
+            }
+        )
+        grid[column] = np.linspace(-3, 3, 201)
+        return model.predict_proba(grid)
+
+    def test_probability_moves_the_known_way_in_every_feature(self) -> None:
+        # A weak, noisy signal: free trees wiggle up and down along a feature.
+        X, _ = served_dataset(n=3000, seed=3)
+        rng = np.random.default_rng(4)
+        y = (rng.random(len(X)) < 1 / (1 + np.exp(-0.2 * X["elo_diff"].to_numpy()))).astype(int)
+        config = FAST.model_copy(update={"validation_fraction": 0.0, "n_estimators": 200})
+        free = XGBoostModel(config.model_copy(update={"monotone": False})).fit(X, y)
+        assert (np.diff(self.sweep(free, "elo_diff")) < -1e-6).any()
+        model = XGBoostModel(config).fit(X, y)
+        for column, sign in (
+            ("elo_diff", 1),
+            ("margin_rating_diff", 1),
+            ("court", 1),
+            ("seed_diff", -1),
+        ):
+            steps = sign * np.diff(self.sweep(model, column))
+            assert (steps >= -1e-9).all(), column
+
+
 class TestPersistence:
     def test_round_trip_is_exact(self, tmp_path: Path) -> None:
         X, y = dataset()
@@ -173,6 +280,36 @@ class TestPersistence:
         assert loaded.n_rounds_ == model.n_rounds_
         assert loaded.feature_names_ == model.feature_names_
         np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+    def test_round_trip_keeps_the_mirroring(self, tmp_path: Path) -> None:
+        X, y = served_dataset(n=600)
+        model = XGBoostModel(FAST).fit(X, y)
+        model.save(tmp_path / "xgb")
+        loaded = XGBoostModel.load(tmp_path / "xgb")
+        assert loaded.symmetric_
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+    def test_a_model_saved_before_mirroring_predicts_as_it_was_trained(
+        self, tmp_path: Path
+    ) -> None:
+        import xgboost
+
+        X, y = served_dataset(n=600)
+        model = XGBoostModel(FAST.model_copy(update={"symmetric": False})).fit(X, y)
+        model.save(tmp_path)
+        meta = json.loads((tmp_path / "model.json").read_text())
+        del meta["symmetric"]
+        (tmp_path / "model.json").write_text(json.dumps(meta))
+        payload = json.loads((tmp_path / "config.json").read_text())
+        for field in ("symmetric", "monotone"):
+            del payload["config"][field]
+        (tmp_path / "config.json").write_text(json.dumps(payload))
+        loaded = XGBoostModel.load(tmp_path)
+        assert loaded.config.symmetric  # today's default...
+        assert not loaded.symmetric_  # ...but the booster learned plain rows
+        assert loaded.booster_ is not None
+        raw = loaded.booster_.predict(xgboost.DMatrix(X.to_numpy(dtype=np.float64)))
+        np.testing.assert_array_equal(loaded.predict_proba(X), raw)
 
     def test_files(self, tmp_path: Path) -> None:
         X, y = dataset(n=300)

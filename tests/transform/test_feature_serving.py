@@ -24,7 +24,12 @@ from pydantic import ValidationError
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from ncaa_eval.ingest import DemoConfig, ParquetRepository, import_kaggle, write_demo_csvs
-from ncaa_eval.transform.feature_serving import FeatureConfig, FeatureSet, StatefulFeatureServer
+from ncaa_eval.transform.feature_serving import (
+    FeatureConfig,
+    FeatureSet,
+    StatefulFeatureServer,
+    feature_direction,
+)
 from ncaa_eval.transform.matchups import pair_rows
 
 #: The league of the session's ``demo_store`` fixture (build_demo_store(seed=7, n_seasons=8)).
@@ -269,6 +274,38 @@ def test_pair_features_cover_every_possible_matchup(demo_base: FeatureSet) -> No
     for col in demo_base.feature_columns:
         assert served[col].notna().all(), col
     assert (served["court"] == 0).all()
+
+
+def test_every_feature_is_antisymmetric(demo_base: FeatureSet) -> None:
+    # XGBoost's mirrored rows rest on it: swapping the teams negates every served column.
+    season = SERVED[-1]
+    pairs = pair_rows(season, sorted(demo_base.seeds[season]), 134)
+    swapped = pairs.rename(columns={"team_a_id": "team_b_id", "team_b_id": "team_a_id"})
+    straight = demo_base.pair_features(season, pairs)
+    mirrored = demo_base.pair_features(season, swapped[pairs.columns])
+    for col in demo_base.feature_columns:
+        # Unplayed pairs are neutral-court games; court's sign is checked on played games below.
+        assert col == "court" or straight[col].abs().max() > 0, col
+        np.testing.assert_array_equal(mirrored[col].to_numpy(), -straight[col].to_numpy())
+    frame = demo_base.frame
+    sign = frame["team_a_loc"].map({"H": 1.0, "A": -1.0, "N": 0.0})
+    np.testing.assert_array_equal(frame["court"].to_numpy(), sign.to_numpy())
+    assert set(frame["court"]) == {-1.0, 0.0, 1.0}
+
+
+def test_every_servable_feature_has_a_direction_and_it_is_right(demo_store: Path) -> None:
+    # XGBoost mirrors its rows only when every column has a direction, and constrains each
+    # to move P(A wins) that way: a feature without one, or with the wrong one, would hurt.
+    config = EXTENDED.model_copy(update={"ordinal_system_columns": ("DEM", "SYN")})
+    assert all(feature_direction(c) is not None for c in config.feature_columns())
+    assert feature_direction("team_a_id") is None
+    frame = serve(demo_store, seasons=SERVED, config=config).frame
+    won = frame["team_a_won"].astype(float)
+    for col in config.feature_columns():
+        rows = frame[col].notna()
+        corr = np.corrcoef(frame.loc[rows, col], won[rows])[0, 1]
+        assert np.sign(corr) == feature_direction(col), (col, corr)
+        assert abs(corr) > 0.05, (col, corr)
 
 
 def test_the_first_day_knows_nothing(demo_base: FeatureSet) -> None:

@@ -150,6 +150,30 @@ def ordinal_column(system: str) -> str:
     return f"ordinal_{system}_diff"
 
 
+#: How each served column moves P(team A wins) when it grows: +1 up, -1 down (a larger log rank
+#: or seed number is a weaker team). Every served column is antisymmetric: swapping A and B
+#: negates it (a difference A minus B, or the court sign).
+FEATURE_DIRECTIONS: dict[str, int] = {
+    "elo_diff": 1,
+    "margin_rating_diff": 1,
+    "net_eff_diff": 1,
+    "form_margin_diff": 1,
+    "win_pct_diff": 1,
+    "ordinal_diff": -1,
+    "seed_diff": -1,
+    "court": 1,
+}
+
+
+def feature_direction(column: str) -> int | None:
+    """The direction of a served column (:data:`FEATURE_DIRECTIONS`); None if not served here."""
+    if column in FEATURE_DIRECTIONS:
+        return FEATURE_DIRECTIONS[column]
+    if column.startswith("ordinal_") and column.endswith("_diff"):
+        return -1
+    return None
+
+
 @dataclass
 class FeatureSet:
     """The served rows: metadata (:data:`~ncaa_eval.model.base.GAME_COLUMNS`), label, features."""
@@ -637,9 +661,11 @@ def _ranges(values: list[int]) -> str:
 
 
 __all__ = [
+    "FEATURE_DIRECTIONS",
     "FeatureConfig",
     "FeatureSet",
     "StatefulFeatureServer",
     "TeamSnapshot",
+    "feature_direction",
     "pair_rows",
 ]
