@@ -16,7 +16,13 @@ from pydantic import ValidationError
 from ncaa_eval.errors import NotFittedError
 from ncaa_eval.model.base import FeatureModelConfig
 from ncaa_eval.model.registry import get_model
-from ncaa_eval.model.xgboost_model import XGBoostConfig, XGBoostModel, time_ordered_split
+from ncaa_eval.model.xgboost_model import (
+    XGBoostConfig,
+    XGBoostModel,
+    time_ordered_split,
+    training_rows,
+)
+from ncaa_eval.training.config_loading import validate_config
 from ncaa_eval.transform.feature_serving import feature_direction
 
 #: Small and quick, with sampling on so the seed matters.
@@ -216,6 +222,56 @@ class TestMirroredRows:
         X, y = dataset()
         assert not XGBoostModel(FAST).fit(X, y).symmetric_
 
+    def test_training_rows_interleave_each_game_with_its_mirror(self) -> None:
+        raw = np.arange(20, dtype=np.float64).reshape(10, 2)
+        raw[3, 1] = np.nan
+        target = np.array([1, 0, 1, 1, 0, 0, 1, 0, 1, 0], dtype=np.float64)
+        rows, labels, train, valid = training_rows(raw, target, 0.25, mirrored=True)
+        np.testing.assert_array_equal(rows[0::2], raw)
+        np.testing.assert_array_equal(rows[1::2], -raw)
+        np.testing.assert_array_equal(labels[0::2], target)
+        np.testing.assert_array_equal(labels[1::2], 1 - target)
+        # The split is on games: the last 2 of 10 and their mirrors, never half a pair.
+        assert (train, valid) == (slice(0, 16), slice(16, 20))
+        for fraction in (0.1, 0.15, 0.2, 0.33):
+            _, _, train, valid = training_rows(raw, target, fraction, mirrored=True)
+            assert train.stop % 2 == 0, fraction
+            assert valid.start == train.stop, fraction
+        assert training_rows(raw, target, 0.25, mirrored=False)[2:] == (slice(0, 8), slice(8, 10))
+
+    def test_learning_the_mirrored_games_gives_the_same_model(self) -> None:
+        # With mirroring, (X, y) and (-X, 1 - y) are the same games: the same forecasts (up to
+        # float summation order). Without it they are different data and the forecasts differ.
+        X, y = served_dataset(n=800)
+        unsampled = FAST.model_copy(update={"subsample": 1.0, "colsample_bytree": 1.0})
+        a = XGBoostModel(unsampled).fit(X, y).predict_proba(X)
+        b = XGBoostModel(unsampled).fit(-X, 1 - y).predict_proba(X)
+        np.testing.assert_allclose(a, b, atol=1e-5)
+        plain = unsampled.model_copy(update={"symmetric": False})
+        c = XGBoostModel(plain).fit(X, y).predict_proba(X)
+        d = XGBoostModel(plain).fit(-X, 1 - y).predict_proba(X)
+        assert np.abs(c - d).max() > 0.01
+
+    def test_the_booster_learns_every_game_twice(self) -> None:
+        # The first tree's root covers the hessian of every training row (0.25 a row at p=0.5):
+        # mirrored, twice the rows of the plain model. Averaging at predict time alone would not
+        # pass this.
+        X, y = served_dataset(n=800)
+        unsampled = FAST.model_copy(
+            update={"subsample": 1.0, "colsample_bytree": 1.0, "validation_fraction": 0.0}
+        )
+
+        def root_cover(config: XGBoostConfig) -> float:
+            booster = XGBoostModel(config).fit(X, y).booster_
+            assert booster is not None
+            tree = json.loads(booster.get_dump(dump_format="json", with_stats=True)[0])
+            return float(tree["cover"])
+
+        mirrored = root_cover(unsampled)
+        plain = root_cover(unsampled.model_copy(update={"symmetric": False}))
+        assert mirrored == pytest.approx(2 * 800 * 0.25, rel=1e-3)
+        assert mirrored == pytest.approx(2 * plain, rel=0.02)
+
     def test_mirrors_stay_next_to_their_rows_so_validation_is_still_the_latest_games(
         self,
     ) -> None:
@@ -269,6 +325,31 @@ class TestMonotone:
             assert (steps >= -1e-9).all(), column
 
 
+class TestConfigsSavedBefore:
+    """Runs saved before mirroring existed refit (predict, bracket, mlflow run) as they trained."""
+
+    @staticmethod
+    def saved_before() -> dict[str, object]:
+        old = XGBoostConfig(symmetric=False, monotone=False, subsample=0.8, colsample_bytree=0.8)
+        values = old.model_dump(mode="json")
+        del values["symmetric"], values["monotone"]
+        return values
+
+    def test_a_complete_old_config_gets_the_old_behaviour(self) -> None:
+        config = validate_config(XGBoostConfig, self.saved_before(), "xgboost")
+        assert isinstance(config, XGBoostConfig)
+        assert (config.symmetric, config.monotone, config.subsample) == (False, False, 0.8)
+
+    def test_a_partial_config_gets_todays_defaults(self) -> None:
+        config = validate_config(XGBoostConfig, {"max_depth": 4}, "xgboost")
+        assert isinstance(config, XGBoostConfig)
+        assert (config.symmetric, config.monotone, config.max_depth) == (True, True, 4)
+        # A saved config that names the new fields keeps what it says.
+        values = {**self.saved_before(), "symmetric": True}
+        assert XGBoostConfig.complete_saved(values)["symmetric"] is True
+        assert XGBoostConfig.complete_saved(values)["monotone"] is False
+
+
 class TestPersistence:
     def test_round_trip_is_exact(self, tmp_path: Path) -> None:
         X, y = dataset()
@@ -305,8 +386,10 @@ class TestPersistence:
             del payload["config"][field]
         (tmp_path / "config.json").write_text(json.dumps(payload))
         loaded = XGBoostModel.load(tmp_path)
-        assert loaded.config.symmetric  # today's default...
-        assert not loaded.symmetric_  # ...but the booster learned plain rows
+        # A complete config without the new fields is from before them: their old values.
+        assert not loaded.config.symmetric
+        assert not loaded.config.monotone
+        assert not loaded.symmetric_
         assert loaded.booster_ is not None
         raw = loaded.booster_.predict(xgboost.DMatrix(X.to_numpy(dtype=np.float64)))
         np.testing.assert_array_equal(loaded.predict_proba(X), raw)

@@ -56,6 +56,25 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
+    #: Fields added after configs of this class were first saved, each with the value that
+    #: reproduces how a config saved before it existed behaved (see :meth:`complete_saved`).
+    added_fields: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def complete_saved(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Give a config saved before some fields existed the values it was trained with.
+
+        A saved config (a run's ``config.json``, a saved model's) lists every field of its day.
+        When ``values`` holds every field except some of :attr:`added_fields`, it was saved
+        before those existed, and they get their old values rather than today's defaults. Any
+        other mapping (a user's partial ``--config`` file) is returned as it is.
+        """
+        missing = {k: v for k, v in cls.added_fields.items() if k not in values}
+        older = set(cls.model_fields) - set(cls.added_fields)
+        if missing and older <= set(values):
+            return {**values, **missing}
+        return values
+
 
 #: The features stateless models use by default, chosen on men's tournaments 2003-2014 only
 #: (bench/tune_features.py, bench/tune_models.py): efficiency and form added nothing beyond Elo,
@@ -156,7 +175,8 @@ class Model(ABC):
     def load(cls, path: Path) -> Self:
         """Rebuild a fitted model from a directory written by :meth:`save`."""
         payload = json.loads((path / CONFIG_FILE).read_text())
-        model = cls(cls.config_class.model_validate(payload["config"]))
+        saved = cls.config_class.complete_saved(payload["config"])
+        model = cls(cls.config_class.model_validate(saved))
         model._load_state(path)
         return model
 

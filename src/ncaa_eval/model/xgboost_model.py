@@ -57,6 +57,9 @@ BOOSTER_FILE = "model.ubj"
 class XGBoostConfig(FeatureModelConfig):
     """Hyperparameters of :class:`XGBoostModel`; defaults suit 1,000-100,000 rows of ~10 columns."""
 
+    #: Runs saved before mirrored rows and monotone constraints existed trained without them.
+    added_fields: ClassVar[dict[str, Any]] = {"symmetric": False, "monotone": False}
+
     n_estimators: int = Field(
         default=2000,
         ge=1,
@@ -170,7 +173,8 @@ class XGBoostModel(Model):
         self.best_iteration_: int | None = None
         #: Rounds of the final booster, refit on every row.
         self.n_rounds_: int = 0
-        #: Validation log loss at the best round; None without validation.
+        #: Validation log loss at the best round (of the booster on the validation games and
+        #: their mirrors when mirrored); None without validation.
         self.validation_logloss_: float | None = None
         #: Whether the booster learned mirrored rows (and so predicts the mirrored average).
         self.symmetric_: bool = False
@@ -216,9 +220,9 @@ class XGBoostModel(Model):
         target = binary_target(y, raw.shape[0])
         params = self._params(names)
         symmetric = self.config.symmetric and all(feature_direction(n) is not None for n in names)
-        if symmetric:
-            raw, target = _mirrored(raw, target)
-        train, valid = time_ordered_split(raw.shape[0], self.config.validation_fraction)
+        raw, target, train, valid = training_rows(
+            raw, target, self.config.validation_fraction, symmetric
+        )
         best_iteration: int | None = None
         validation_logloss: float | None = None
         n_rounds = self.config.n_estimators
@@ -296,12 +300,27 @@ class XGBoostModel(Model):
         self.symmetric_ = bool(meta.get("symmetric", False))
 
 
-def _mirrored(raw: FloatArray, target: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Every row followed by its mirror (features negated, label flipped), time order kept."""
+def training_rows(
+    raw: FloatArray, target: FloatArray, validation_fraction: float, mirrored: bool
+) -> tuple[FloatArray, FloatArray, slice, slice]:
+    """The rows the booster learns from, and the train and validation slices of them.
+
+    With ``mirrored``, every row is followed by its mirror (features negated, label flipped), so
+    time order is kept; the split is made on games, so a game and its mirror always fall on the
+    same side and validation holds the same latest games as without mirroring.
+    """
+    train, valid = time_ordered_split(raw.shape[0], validation_fraction)
+    if not mirrored:
+        return raw, target, train, valid
     out = np.empty((2 * raw.shape[0], raw.shape[1]), dtype=np.float64)
     out[0::2] = raw
     out[1::2] = -raw
     labels = np.empty(2 * target.shape[0], dtype=np.float64)
     labels[0::2] = target
     labels[1::2] = 1.0 - target
-    return out, labels
+    return (
+        out,
+        labels,
+        slice(2 * train.start, 2 * train.stop),
+        slice(2 * valid.start, 2 * valid.stop),
+    )

@@ -143,9 +143,14 @@ def validate_config(
 ) -> ModelConfig:
     """Validate ``params`` against the model's config class.
 
+    A complete config saved before some fields existed (a run's ``config.json``, relaunched with
+    ``mlflow run -P config=...``) gets those fields' old values
+    (:meth:`~ncaa_eval.model.base.ModelConfig.complete_saved`), so it trains as it did.
+
     Raises:
         ConfigError: an unknown key or a bad value, every problem named in one line.
     """
+    params = config_class.complete_saved(params)
     bad = _non_finite(params)
     if bad is not None:
         raise ConfigError(
