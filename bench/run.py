@@ -199,6 +199,18 @@ def bench_cli_help(ctx: Context) -> list[Row]:
     return rows
 
 
+def memory_row(name: str, memory: list[float], how: str) -> Row:
+    """The peak-memory row of a benchmark: median and spread in MB against the 2 GB target."""
+    return Row(
+        name,
+        spread(memory, "MB", 0),
+        "< 2048 MB",
+        verdict(median(memory) < 2048),
+        how,
+        {"peak_mb": memory},
+    )
+
+
 def bench_data_import(ctx: Context) -> list[Row]:
     if ctx.kaggle is None:
         raise SkipError("the real Kaggle files are absent")
@@ -224,14 +236,7 @@ def bench_data_import(ctx: Context) -> list[Row]:
             how,
             {"seconds": seconds},
         ),
-        Row(
-            "`data import` peak memory",
-            spread(memory, "MB", 0),
-            "< 2048 MB",
-            verdict(median(memory) < 2048),
-            how,
-            {"peak_mb": memory},
-        ),
+        memory_row("`data import` peak memory", memory, how),
     ]
 
 
@@ -350,14 +355,7 @@ def _timed_walk(ctx: Context, model: str, full: int, quick: int) -> list[Row]:
             how + " (features served once, one fit per season)",
             {"seconds": seconds, "process_seconds": [s.seconds for s in samples]},
         ),
-        Row(
-            f"{model} walk-forward, men 1985-2024: peak memory",
-            spread(memory, "MB", 0),
-            "< 2048 MB",
-            verdict(median(memory) < 2048),
-            how,
-            {"peak_mb": memory},
-        ),
+        memory_row(f"{model} walk-forward, men 1985-2024: peak memory", memory, how),
     ]
 
 

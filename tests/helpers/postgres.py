@@ -113,62 +113,37 @@ class Postgres:
 
     def create_database(self, name: str) -> str:
         """Create database ``name``; return its URI."""
-        done = subprocess.run(
-            [str(self.bin_dir / "createdb"), *self._client_options(), name],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=_client_env(),
-            timeout=60,
-        )
+        done = self._client("createdb", name)
         if done.returncode != 0:
             raise RuntimeError(f"createdb {name} failed ({done.returncode}): {done.stderr}")
         return self.database_uri(name)
 
     def is_ready(self) -> bool:
         """Tell whether the server accepts connections (``pg_isready``)."""
-        done = subprocess.run(
-            [
-                str(self.bin_dir / "pg_isready"),
-                *self._client_options(),
-                "-d",
-                "postgres",
-                "-t",
-                "2",
-            ],
-            capture_output=True,
-            check=False,
-            env=_client_env(),
-            timeout=30,
-        )
-        return done.returncode == 0
+        return self._client("pg_isready", "-d", "postgres", "-t", "2", timeout=30).returncode == 0
 
     def query(self, database: str, sql: str) -> list[list[str]]:
         """Rows of ``sql`` run in ``database`` by ``psql`` (every value as text)."""
         # Unaligned, tuples only, tab-separated, no ~/.psqlrc, stop at the first error.
         options = ["-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
-        done = subprocess.run(
-            [
-                str(self.bin_dir / "psql"),
-                *self._client_options(),
-                "-d",
-                database,
-                *options,
-                "-c",
-                sql,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=_client_env(),
-            timeout=60,
-        )
+        done = self._client("psql", "-d", database, *options, "-c", sql)
         if done.returncode != 0:
             raise RuntimeError(f"psql failed ({done.returncode}): {done.stderr}")
         return [line.split("\t") for line in done.stdout.splitlines() if line]
 
-    def _client_options(self) -> list[str]:
-        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", self.user]
+    def _client(
+        self, tool: str, *args: str, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a PostgreSQL client program against this server; never raises on its exit code."""
+        server = ["-h", "127.0.0.1", "-p", str(self.port), "-U", self.user]
+        return subprocess.run(
+            [str(self.bin_dir / tool), *server, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=_client_env(),
+            timeout=timeout,
+        )
 
 
 def _client_env() -> dict[str, str]:

@@ -230,15 +230,21 @@ EDITS: dict[str, Callable[[Path], Cutoff | None]] = {
 }
 
 
-@pytest.mark.parametrize("edit", list(EDITS))
-def test_an_edit_moves_no_row_before_it(
-    edit: str, demo_csvs: Path, demo_base: FeatureSet, tmp_path: Path
-) -> None:
+def edited_store(edit: str, demo_csvs: Path, tmp_path: Path) -> tuple[Path, Cutoff | None]:
+    """Copy the demo CSVs, apply ``edit``, import the copy; the data dir and the edit's cutoff."""
     source = tmp_path / "csvs"
     shutil.copytree(demo_csvs, source)
     cutoff = EDITS[edit](source)
     import_kaggle(source, tmp_path / "data")
-    result = compare(demo_base, serve(tmp_path / "data", seasons=SERVED), cutoff)
+    return tmp_path / "data", cutoff
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_an_edit_moves_no_row_before_it(
+    edit: str, demo_csvs: Path, demo_base: FeatureSet, tmp_path: Path
+) -> None:
+    data, cutoff = edited_store(edit, demo_csvs, tmp_path)
+    result = compare(demo_base, serve(data, seasons=SERVED), cutoff)
     if cutoff is None:
         # The control: an unedited copy is served exactly as the session's demo store.
         assert result.missing == 0
@@ -487,13 +493,8 @@ def extended_base(demo_store: Path) -> FeatureSet:
 def test_extended_features_are_leakage_free_too(
     edit: str, demo_csvs: Path, extended_base: FeatureSet, tmp_path: Path
 ) -> None:
-    source = tmp_path / "csvs"
-    shutil.copytree(demo_csvs, source)
-    cutoff = EDITS[edit](source)
-    import_kaggle(source, tmp_path / "data")
-    result = compare(
-        extended_base, serve(tmp_path / "data", seasons=SERVED, config=EXTENDED), cutoff
-    )
+    data, cutoff = edited_store(edit, demo_csvs, tmp_path)
+    result = compare(extended_base, serve(data, seasons=SERVED, config=EXTENDED), cutoff)
     assert result.before > 1000
     assert result.changed_after > 0, "the edit moved nothing: this check could never fail"
 

@@ -121,7 +121,7 @@ def forecast_pairs(
         team_ids: the teams to pair.
     """
     cls = get_model(model_type)
-    config = cls.config_class.model_validate(cls.config_class.complete_saved(hyperparameters))
+    config = cls.config_class.from_saved(hyperparameters)
     available = repository.seasons_available(league)
     history = [s for s in available if s <= season]
     if not history:

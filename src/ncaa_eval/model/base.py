@@ -75,6 +75,11 @@ class ModelConfig(BaseModel):
             return {**values, **missing}
         return values
 
+    @classmethod
+    def from_saved(cls, values: dict[str, Any]) -> Self:
+        """Validate a saved config (a run's hyperparameters, a saved model's config.json)."""
+        return cls.model_validate(cls.complete_saved(values))
+
 
 #: The features stateless models use by default, chosen on men's tournaments 2003-2014 only
 #: (bench/tune_features.py, bench/tune_models.py): efficiency and form added nothing beyond Elo,
@@ -175,8 +180,7 @@ class Model(ABC):
     def load(cls, path: Path) -> Self:
         """Rebuild a fitted model from a directory written by :meth:`save`."""
         payload = json.loads((path / CONFIG_FILE).read_text())
-        saved = cls.config_class.complete_saved(payload["config"])
-        model = cls(cls.config_class.model_validate(saved))
+        model = cls(cls.config_class.from_saved(payload["config"]))
         model._load_state(path)
         return model
 
