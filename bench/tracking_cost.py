@@ -63,7 +63,7 @@ def median_of(repeats: int, step: Callable[[int], float]) -> dict[str, float]:
 
 def measure(uri: str, data_dir: Path, scratch: Path, repeats: int) -> dict[str, Any]:
     """Time train, the whole record of a run and save_run on the store at ``uri``."""
-    from ncaa_eval.model.tracking import RunStore
+    from ncaa_eval.tracking import RunStore
     from ncaa_eval.training import TrainRequest, train
 
     tracking: list[float] = []

@@ -3,7 +3,7 @@
 * Each package imports only the packages :data:`ALLOWED` lists (imports point down the layers),
   and a new package must be added there (and to the page) before it can import anything.
 * Nothing outside ``ncaa_eval.cli`` imports the CLI, except ``python -m ncaa_eval``.
-* Only ``ncaa_eval.model.tracking`` imports ``mlflow``; only ``ncaa_eval.cli`` imports ``click``
+* Only ``ncaa_eval.tracking`` imports ``mlflow``; only ``ncaa_eval.cli`` imports ``click``
   and ``rich`` (the library never prints).
 * The heavy libraries are imported inside the functions that use them, never when a module loads,
   so ``ncaa-eval --help`` answers at once.
@@ -36,7 +36,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "ncaa_eval.ratings": frozenset(),
     "ncaa_eval.transform": frozenset({"ncaa_eval.ingest", "ncaa_eval.ratings"}),
     "ncaa_eval.model": frozenset({"ncaa_eval.ratings", "ncaa_eval.transform"}),
-    "ncaa_eval.model.tracking": frozenset(),
+    "ncaa_eval.tracking": frozenset(),
     "ncaa_eval.evaluation": frozenset(
         {"ncaa_eval.ingest", "ncaa_eval.model", "ncaa_eval.transform"}
     ),
@@ -45,7 +45,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "ncaa_eval.evaluation",
             "ncaa_eval.ingest",
             "ncaa_eval.model",
-            "ncaa_eval.model.tracking",
+            "ncaa_eval.tracking",
             "ncaa_eval.transform",
         }
     ),
@@ -54,7 +54,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "ncaa_eval.evaluation",
             "ncaa_eval.ingest",
             "ncaa_eval.model",
-            "ncaa_eval.model.tracking",
+            "ncaa_eval.tracking",
             "ncaa_eval.transform",
         }
     ),
@@ -64,7 +64,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "ncaa_eval.forecast",
             "ncaa_eval.ingest",
             "ncaa_eval.model",
-            "ncaa_eval.model.tracking",
+            "ncaa_eval.tracking",
             "ncaa_eval.ratings",
             "ncaa_eval.training",
             "ncaa_eval.transform",
@@ -76,7 +76,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 LEAVES = frozenset({"ncaa_eval", "ncaa_eval.errors", "ncaa_eval.paths"})
 #: Third-party libraries that only one package may import: library -> allowed package.
 EXCLUSIVE = {
-    "mlflow": "ncaa_eval.model.tracking",
+    "mlflow": "ncaa_eval.tracking",
     "click": "ncaa_eval.cli",
     "rich": "ncaa_eval.cli",
 }
@@ -101,10 +101,10 @@ class Import:
 
 
 def package_of(module: str) -> str:
-    """The unit a module belongs to, e.g. ``ncaa_eval.model.tracking`` or ``ncaa_eval.cli``."""
+    """The unit a module belongs to, e.g. ``ncaa_eval.tracking`` or ``ncaa_eval.cli``."""
     parts = module.split(".")
     if parts[:3] == ["ncaa_eval", "model", "tracking"]:
-        return "ncaa_eval.model.tracking"
+        return "ncaa_eval.tracking"
     return ".".join(parts[:2])
 
 
@@ -281,8 +281,7 @@ def test_the_checks_catch_bad_imports() -> None:
         "ncaa_eval.ingest may not import ncaa_eval.cli",
     ]
     assert exclusive_violations(imports) == [
-        "ncaa_eval.ingest.bad (line 4) imports mlflow: only ncaa_eval.model.tracking may import "
-        "mlflow"
+        "ncaa_eval.ingest.bad (line 4) imports mlflow: only ncaa_eval.tracking may import mlflow"
     ]
     # xgboost (TYPE_CHECKING) and sklearn (inside a function) never run when the module loads.
     assert [v.split(" when")[0] for v in late_import_violations(imports)] == [

@@ -26,7 +26,7 @@ from click.testing import CliRunner, Result
 from ncaa_eval.cli.main import cli
 from ncaa_eval.forecast.bracket import ROUND_NAMES
 from ncaa_eval.ingest.repository import ParquetRepository
-from ncaa_eval.model.tracking import RunStore
+from ncaa_eval.tracking import RunStore
 from tests.helpers.mlflow_store import MLFLOW_ENV_VARS, assert_no_active_run
 from tests.training.tracking_checks import shared_template, store_copy
 

@@ -30,12 +30,12 @@ from ncaa_eval.cli.runs import _age, _size
 from ncaa_eval.model import registry
 from ncaa_eval.model.base import FloatArray
 from ncaa_eval.model.elo import EloModel
-from ncaa_eval.model.tracking import (
+from ncaa_eval.tracking import (
     AmbiguousRunIdError,
     RunNotFoundError,
     RunStore,
 )
-from ncaa_eval.model.tracking.queries import best_positions
+from ncaa_eval.tracking.queries import best_positions
 from tests.conftest import Invoke
 from tests.helpers.mlflow_store import MLFLOW_ENV_VARS, migrate_template, sqlite_uri
 
@@ -552,7 +552,7 @@ def test_compare_needs_two_different_saved_runs(trained: Trained) -> None:
 
 
 def test_export(trained: Trained, tmp_path: Path) -> None:
-    from ncaa_eval.model.tracking import read_predictions, table_to_frame
+    from ncaa_eval.tracking import read_predictions, table_to_frame
 
     out_dir = tmp_path / "out"
     result = _runs(trained, "export", trained.logistic[:5], "--output-dir", str(out_dir))

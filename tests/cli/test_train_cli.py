@@ -29,7 +29,7 @@ from ncaa_eval.evaluation.walk_forward import play_in_mask
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.model.elo import EloConfig
 from ncaa_eval.model.logistic_regression import LogisticRegressionModel
-from ncaa_eval.model.tracking import RunStore
+from ncaa_eval.tracking import RunStore
 from tests.conftest import Invoke
 from tests.helpers.mlflow_store import MLFLOW_ENV_VARS, assert_no_active_run, sqlite_uri
 from tests.training.tracking_checks import (

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ncaa_eval.model.tracking import RunStore
+from ncaa_eval.tracking import RunStore
 from tests.conftest import Invoke
 from tests.helpers.mlflow_store import MLFLOW_ENV_VARS
 from tests.helpers.postgres import Postgres, missing_requirements, mlflow_server, postgres_server

@@ -23,7 +23,7 @@ from click.testing import CliRunner, Result
 
 from ncaa_eval.cli.main import cli
 from ncaa_eval.ingest import import_kaggle
-from ncaa_eval.model.tracking import RunStore
+from ncaa_eval.tracking import RunStore
 from tests.helpers.mlflow_store import MLFLOW_ENV_VARS, assert_no_active_run
 from tests.ingest.sources import demo_source, insert_line, read_lines, set_field, zip_folder
 from tests.reliability.checks import (

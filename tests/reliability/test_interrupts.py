@@ -271,7 +271,7 @@ _SIGNAL_DURING_CREATION = """
 import os, signal, sys
 from mlflow.tracking.context.abstract_context import RunContextProvider
 from mlflow.tracking.context.registry import _run_context_provider_registry
-from ncaa_eval.model.tracking import RunStore
+from ncaa_eval.tracking import RunStore
 
 class SignalWhileCreating(RunContextProvider):
     def in_context(self):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import ncaa_eval
-from ncaa_eval.model.tracking import git_info
+from ncaa_eval.tracking import git_info
 from tests.training.tracking_checks import make_git_checkout
 
 SOURCE = Path(ncaa_eval.__file__).resolve().parent

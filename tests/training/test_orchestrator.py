@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from ncaa_eval.errors import NcaaEvalError
-from ncaa_eval.model.tracking import RunStore
+from ncaa_eval.tracking import RunStore
 from ncaa_eval.training import TrainRequest, train
 from tests.training.tracking_checks import all_runs, client_for, only_run
 

@@ -28,7 +28,7 @@ from ncaa_eval import __version__
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.model.base import GAME_COLUMNS, Model, StatefulModel
 from ncaa_eval.model.registry import get_model
-from ncaa_eval.model.tracking import PREDICTION_DTYPES, ModelRun, RunStore
+from ncaa_eval.tracking import PREDICTION_DTYPES, ModelRun, RunStore
 from ncaa_eval.transform.matchups import conference_map, orient_games
 from tests.helpers.mlflow_store import migrate_template, scratch_dir, sqlite_uri
 

@@ -1,7 +1,7 @@
 """``ncaa-eval runs``: list, show, compare and export the runs kept in MLflow.
 
-Thin commands over :class:`~ncaa_eval.model.tracking.RunStore` and
-:mod:`ncaa_eval.model.tracking.queries`; everything heavy (MLflow, pandas, Rich tables) is imported
+Thin commands over :class:`~ncaa_eval.tracking.RunStore` and
+:mod:`ncaa_eval.tracking.queries`; everything heavy (MLflow, pandas, Rich tables) is imported
 inside the commands so that ``--help`` stays instant.
 """
 
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-    from ncaa_eval.model.tracking import RunStore
-    from ncaa_eval.model.tracking.queries import RunComparison, RunDetails, RunSummary
+    from ncaa_eval.tracking import RunStore
+    from ncaa_eval.tracking.queries import RunComparison, RunDetails, RunSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,8 +102,8 @@ def list_runs(
     One row per run with its scores; runs that failed or were interrupted before their records
     were saved are listed with "-" for what they lack.
     """
-    from ncaa_eval.model.tracking import RunStore
-    from ncaa_eval.model.tracking.queries import search_runs
+    from ncaa_eval.tracking import RunStore
+    from ncaa_eval.tracking.queries import search_runs
 
     store = RunStore(tracking_uri, experiment)
     found = search_runs(store, model_type=model_type, league=league, max_results=limit)
@@ -191,8 +191,8 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None, experiment: str) 
     Its record and hyperparameters, overall metrics, per-season scores and artifacts.
     RUN_ID is a full run id or a unique prefix of at least 4 characters.
     """
-    from ncaa_eval.model.tracking import RunStore
-    from ncaa_eval.model.tracking.queries import resolve_run, run_details
+    from ncaa_eval.tracking import RunStore
+    from ncaa_eval.tracking.queries import resolve_run, run_details
 
     store = RunStore(tracking_uri, experiment)
     details = run_details(store, resolve_run(store, run_id))
@@ -206,7 +206,7 @@ def _show_parts(details: RunDetails, store: RunStore) -> list[RenderableType]:
     from rich.table import Table
     from rich.text import Text
 
-    from ncaa_eval.model.tracking import flatten_params
+    from ncaa_eval.tracking import flatten_params
 
     run, record = details.summary, details.record
     now = datetime.now(UTC)
@@ -301,8 +301,8 @@ def compare(
     prefix.
     """
     from ncaa_eval.cli.console import err_console
-    from ncaa_eval.model.tracking import RunStore
-    from ncaa_eval.model.tracking.queries import compare_runs, resolve_run
+    from ncaa_eval.tracking import RunStore
+    from ncaa_eval.tracking.queries import compare_runs, resolve_run
 
     if len(run_ids) < 2:
         raise click.UsageError("Give at least two runs to compare.")
@@ -415,8 +415,8 @@ def export(run_id: str, output_dir: Path, tracking_uri: str | None, experiment: 
     Writes run.json and predictions.parquet to OUTPUT_DIR/runs/<run id>/. RUN_ID is a full
     run id or a unique prefix of at least 4 characters.
     """
-    from ncaa_eval.model.tracking import RunStore
-    from ncaa_eval.model.tracking.queries import resolve_run
+    from ncaa_eval.tracking import RunStore
+    from ncaa_eval.tracking.queries import resolve_run
 
     store = RunStore(tracking_uri, experiment)
     folder = store.export(resolve_run(store, run_id), output_dir)

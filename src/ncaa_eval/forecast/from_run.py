@@ -10,7 +10,7 @@ from ncaa_eval import DEFAULT_EXPERIMENT
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.forecast.pairs import PairForecast, forecast_pairs, season_teams, tournament_teams
 from ncaa_eval.ingest.repository import ParquetRepository
-from ncaa_eval.model.tracking import ModelRun, RunStore
+from ncaa_eval.tracking import ModelRun, RunStore
 
 
 @dataclass
@@ -39,7 +39,7 @@ def forecast_from_run(
         NcaaEvalError: unknown run, missing data for the season, or a season without a
             tournament.
     """
-    from ncaa_eval.model.tracking.artifacts import download_model_dir
+    from ncaa_eval.tracking.artifacts import download_model_dir
 
     store = RunStore(tracking_uri, experiment)
     full_id = store.resolve_run_id(run_id)

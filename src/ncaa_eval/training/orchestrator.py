@@ -35,7 +35,7 @@ from ncaa_eval.training.config_loading import validate_config
 from ncaa_eval.transform.serving import ChronologicalDataServer
 
 if TYPE_CHECKING:
-    from ncaa_eval.model.tracking import ModelRun, RunStore
+    from ncaa_eval.tracking import ModelRun, RunStore
 
 
 class TrainRequest(BaseModel):
@@ -144,7 +144,7 @@ def train(
     Raises:
         NcaaEvalError: bad input (before any run is created) or a tracking store problem.
     """
-    from ncaa_eval.model.tracking import PREDICTION_COLUMNS, ModelRun, RunStore, git_info
+    from ncaa_eval.tracking import PREDICTION_COLUMNS, ModelRun, RunStore, git_info
 
     clock_start = time.perf_counter()
     prepared = prepare(request)
@@ -237,7 +237,7 @@ def _record(
     Returns the seconds spent drawing the charts (the rest is MLflow's).
     """
     from ncaa_eval.evaluation.plots import write_run_plots
-    from ncaa_eval.model.tracking.artifacts import log_dataset, log_model_dir, log_plots_dir
+    from ncaa_eval.tracking.artifacts import log_dataset, log_model_dir, log_plots_dir
 
     run_id = record.run_id
     store.save_run(record, predictions)

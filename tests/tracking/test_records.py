@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from ncaa_eval import __version__
-from ncaa_eval.model.tracking import ModelRun, Prediction, is_run_id
-from tests.model.tracking.conftest import make_record
+from ncaa_eval.tracking import ModelRun, Prediction, is_run_id
+from tests.tracking.conftest import make_record
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
 

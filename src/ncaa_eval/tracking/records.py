@@ -3,7 +3,7 @@
 Both are frozen Pydantic models with ``extra="forbid"``. A :class:`ModelRun` is stored as the
 ``run.json`` artifact of its MLflow run (and mirrored into params and tags for the MLflow UI);
 predictions are stored as ``predictions.parquet`` with the explicit schema in
-:mod:`ncaa_eval.model.tracking.predictions`, which validates whole DataFrames without building one
+:mod:`ncaa_eval.tracking.predictions`, which validates whole DataFrames without building one
 :class:`Prediction` per row.
 """
 

@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from ncaa_eval.errors import DataValidationError, NcaaEvalError
-from ncaa_eval.model.tracking import (
+from ncaa_eval.tracking import (
     PREDICTION_SCHEMA,
     AmbiguousRunIdError,
     ModelRun,
@@ -27,8 +27,8 @@ from ncaa_eval.model.tracking import (
     flatten_params,
     table_to_frame,
 )
-from ncaa_eval.model.tracking.uri import sqlite_path
-from tests.model.tracking.conftest import GIT_HASH, SavedRun, make_frame, make_record
+from ncaa_eval.tracking.uri import sqlite_path
+from tests.tracking.conftest import GIT_HASH, SavedRun, make_frame, make_record
 
 UNKNOWN_ID = "0" * 32
 

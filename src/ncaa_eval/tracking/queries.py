@@ -1,6 +1,6 @@
 """Read-only views of tracked runs for the ``ncaa-eval runs`` commands.
 
-:class:`~ncaa_eval.model.tracking.store.RunStore` reads a run's *records* (``run.json``,
+:class:`~ncaa_eval.tracking.store.RunStore` reads a run's *records* (``run.json``,
 ``predictions.parquet``); the helpers here add what MLflow itself keeps about a run: its status and
 times, its metrics and per-season metric history, and its artifact listing. They also see runs
 whose records were never saved (a training that failed or was interrupted), which
@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ncaa_eval.errors import NcaaEvalError
-from ncaa_eval.model.tracking.errors import RunNotFoundError, TrackingStoreError
-from ncaa_eval.model.tracking.records import ModelRun
-from ncaa_eval.model.tracking.store import (
+from ncaa_eval.tracking.errors import RunNotFoundError, TrackingStoreError
+from ncaa_eval.tracking.records import ModelRun
+from ncaa_eval.tracking.store import (
     MAX_SEARCH_RESULTS,
     RECORDS_TAG,
     RunStore,
@@ -28,7 +28,7 @@ from ncaa_eval.model.tracking.store import (
     flatten_params,
     search_filter,
 )
-from ncaa_eval.model.tracking.uri import one_line, sqlite_path
+from ncaa_eval.tracking.uri import one_line, sqlite_path
 
 if TYPE_CHECKING:
     from mlflow.entities import Run

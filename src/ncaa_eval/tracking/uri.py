@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote
 
-from ncaa_eval.model.tracking.errors import TrackingStoreError
+from ncaa_eval.tracking.errors import TrackingStoreError
 
 #: Retry/timeout bounds applied to HTTP tracking servers unless the user set these variables. With
 #: 2 retries, a request to a server that went down fails after about 5 s (refused) and at worst

@@ -48,24 +48,24 @@ from pydantic import ValidationError
 
 from ncaa_eval import DEFAULT_EXPERIMENT
 from ncaa_eval.errors import DataValidationError, NcaaEvalError
-from ncaa_eval.model.tracking.errors import (
+from ncaa_eval.tracking.errors import (
     AmbiguousRunIdError,
     RunNotFoundError,
     TrackingStoreError,
 )
-from ncaa_eval.model.tracking.predictions import (
+from ncaa_eval.tracking.predictions import (
     predictions_to_table,
     read_predictions,
     table_to_frame,
     write_predictions,
 )
-from ncaa_eval.model.tracking.records import (
+from ncaa_eval.tracking.records import (
     ModelRun,
     Prediction,
     is_model_type,
     is_run_id,
 )
-from ncaa_eval.model.tracking.uri import (
+from ncaa_eval.tracking.uri import (
     initialize_store,
     one_line,
     resolve_tracking_uri,
@@ -551,7 +551,7 @@ class RunStore:
         Args:
             run: The record; ``prediction_count`` must equal the number of predictions.
             predictions: :class:`Prediction` objects or a DataFrame (see
-                :func:`~ncaa_eval.model.tracking.predictions.frame_to_table`); a DataFrame without
+                :func:`~ncaa_eval.tracking.predictions.frame_to_table`); a DataFrame without
                 a ``run_id`` column gets ``run.run_id``.
 
         Raises:
@@ -611,7 +611,7 @@ class RunStore:
 
     def load_predictions(self, run_id: str) -> pd.DataFrame:
         """Read a run's predictions with the dtypes of
-        :data:`~ncaa_eval.model.tracking.predictions.PREDICTION_DTYPES`.
+        :data:`~ncaa_eval.tracking.predictions.PREDICTION_DTYPES`.
 
         Raises:
             RunNotFoundError: As :meth:`load_run`, or the run has no ``predictions.parquet``.

@@ -11,13 +11,13 @@ so importing it costs pandas/pyarrow/pydantic but not MLflow's ~1 s.
 """
 
 from ncaa_eval import DEFAULT_EXPERIMENT
-from ncaa_eval.model.tracking.errors import (
+from ncaa_eval.tracking.errors import (
     AmbiguousRunIdError,
     RunNotFoundError,
     TrackingStoreError,
 )
-from ncaa_eval.model.tracking.gitinfo import GitInfo, git_info
-from ncaa_eval.model.tracking.predictions import (
+from ncaa_eval.tracking.gitinfo import GitInfo, git_info
+from ncaa_eval.tracking.predictions import (
     PREDICTION_COLUMNS,
     PREDICTION_DTYPES,
     PREDICTION_SCHEMA,
@@ -28,13 +28,13 @@ from ncaa_eval.model.tracking.predictions import (
     validate_prediction_table,
     write_predictions,
 )
-from ncaa_eval.model.tracking.records import ModelRun, Prediction, is_run_id
-from ncaa_eval.model.tracking.store import (
+from ncaa_eval.tracking.records import ModelRun, Prediction, is_run_id
+from ncaa_eval.tracking.store import (
     RunStore,
     RunTerminated,
     flatten_params,
 )
-from ncaa_eval.model.tracking.uri import initialize_store, resolve_tracking_uri
+from ncaa_eval.tracking.uri import initialize_store, resolve_tracking_uri
 
 __all__ = [
     "DEFAULT_EXPERIMENT",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ncaa_eval.model.tracking import GitInfo, git_info
+from ncaa_eval.tracking import GitInfo, git_info
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ncaa_eval.model.tracking import PREDICTION_DTYPES, ModelRun, RunStore
+from ncaa_eval.tracking import PREDICTION_DTYPES, ModelRun, RunStore
 from tests.helpers.mlflow_store import (
     assert_no_active_run,
     migrate_template,

@@ -7,8 +7,8 @@ import threading
 import pandas as pd
 import pytest
 
-from ncaa_eval.model.tracking import RunStore
-from ncaa_eval.model.tracking.artifacts import log_dataset
+from ncaa_eval.tracking import RunStore
+from ncaa_eval.tracking.artifacts import log_dataset
 
 RUNS = 12
 

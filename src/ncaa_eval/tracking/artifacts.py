@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ncaa_eval.model.tracking.errors import TrackingStoreError
-from ncaa_eval.model.tracking.store import RunStore
-from ncaa_eval.model.tracking.uri import one_line
+from ncaa_eval.tracking.errors import TrackingStoreError
+from ncaa_eval.tracking.store import RunStore
+from ncaa_eval.tracking.uri import one_line
 
 #: Artifact folder of the fitted model (``config.json`` plus the model's own state files).
 MODEL_ARTIFACT_PATH = "model"

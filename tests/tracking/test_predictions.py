@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from ncaa_eval.errors import DataValidationError
-from ncaa_eval.model.tracking import (
+from ncaa_eval.tracking import (
     PREDICTION_DTYPES,
     PREDICTION_SCHEMA,
     Prediction,
@@ -23,7 +23,7 @@ from ncaa_eval.model.tracking import (
     validate_prediction_table,
     write_predictions,
 )
-from tests.model.tracking.conftest import make_frame
+from tests.tracking.conftest import make_frame
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
 OTHER_ID = "fedcba9876543210fedcba9876543210"

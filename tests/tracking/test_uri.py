@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ncaa_eval.model.tracking import TrackingStoreError, initialize_store, resolve_tracking_uri
-from ncaa_eval.model.tracking.uri import HTTP_ENV_DEFAULTS, bound_http_retries, sqlite_path
+from ncaa_eval.tracking import TrackingStoreError, initialize_store, resolve_tracking_uri
+from ncaa_eval.tracking.uri import HTTP_ENV_DEFAULTS, bound_http_retries, sqlite_path
 from tests.helpers.mlflow_store import MLFLOW_ENV_VARS, scratch_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -88,7 +88,7 @@ def test_unreachable_server_fails_fast_with_one_line(monkeypatch: pytest.MonkeyP
 _CHILD = textwrap.dedent(
     """
     import sys
-    from ncaa_eval.model.tracking import RunStore
+    from ncaa_eval.tracking import RunStore
 
     store = RunStore(sys.argv[1])
     with store.start_run(run_name=sys.argv[2]) as run_id:

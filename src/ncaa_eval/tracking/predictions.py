@@ -1,6 +1,6 @@
 """The ``predictions.parquet`` format: an explicit Arrow schema and vectorised validation.
 
-A run's predictions arrive either as a list of :class:`~ncaa_eval.model.tracking.records.Prediction`
+A run's predictions arrive either as a list of :class:`~ncaa_eval.tracking.records.Prediction`
 or, usually, as a DataFrame with the same columns. Both become an Arrow table with
 :data:`PREDICTION_SCHEMA`; a DataFrame is checked column by column with pandas/numpy, never row by
 row, so a full tournament (~2,500 rows) converts in a few milliseconds. Every failure is a
@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ncaa_eval.errors import DataValidationError
-from ncaa_eval.model.tracking.records import INT32_MAX, INT32_MIN, Prediction, is_run_id
+from ncaa_eval.tracking.records import INT32_MAX, INT32_MIN, Prediction, is_run_id
 
 #: Schema of ``predictions.parquet``; only ``team_a_won`` may be null (a game not played yet).
 PREDICTION_SCHEMA: pa.Schema = pa.schema(
