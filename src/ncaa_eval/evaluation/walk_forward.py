@@ -10,11 +10,14 @@ games are predicted but not scored, as Kaggle does (``../shared/FORECASTING.md``
 * A stateless :class:`~ncaa_eval.model.base.Model` is served leakage-free features once; for each
   season a fresh model is fitted on the rows before that season's tournament and predicts it.
 
-At the end the model is fitted on everything through ``end`` (the model a run keeps).
+At the end the model is fitted on everything through ``end`` (the model a run keeps for later
+seasons). The model as it forecast the last season (``forecaster``) is kept too: it is what a
+run's MLflow Model serves.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +55,9 @@ class WalkForwardResult:
     seasons: list[int]
     feature_set: FeatureSet | None = None
     notes: list[str] = field(default_factory=list)
+    #: The model exactly as it forecast the last season's tournament: fitted (or walked) on the
+    #: games before it, no game of that tournament learned.
+    forecaster: Model | None = None
 
     @property
     def scored(self) -> pd.DataFrame:
@@ -174,6 +180,7 @@ def _walk_stateful(
     wanted = set(seasons)
     model.reset()
     frames = []
+    forecaster: StatefulModel | None = None
     # Oriented once, then cut season by season: the server's order is (season, day, game id),
     # so each season's regular season and tournament are contiguous runs of rows, in date order.
     games = orient_games(server.all_games(), conferences)
@@ -191,6 +198,8 @@ def _walk_stateful(
             # Frozen: every tournament game is predicted before any of them is learned.
             p = model.predict_proba(tournament[list(GAME_COLUMNS)])
             frames.append(_prediction_frame(tournament, p))
+            if season == seasons[-1]:
+                forecaster = copy.deepcopy(model)
             if on_season is not None:
                 on_season(season, len(tournament))
         if len(tournament):
@@ -202,6 +211,7 @@ def _walk_stateful(
         start=seasons[0],
         end=seasons[-1],
         seasons=seasons,
+        forecaster=forecaster,
     )
 
 
@@ -253,6 +263,7 @@ def _walk_stateless(
         seasons=seasons,
         feature_set=features,
         notes=features.notes,
+        forecaster=model,
     )
 
 

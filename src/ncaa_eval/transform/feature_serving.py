@@ -188,18 +188,21 @@ class FeatureSet:
     conferences: dict[int, dict[int, str]] = field(default_factory=dict)
     config: FeatureConfig = field(default_factory=FeatureConfig)
 
-    def pair_features(self, season: int, pairs: pd.DataFrame) -> pd.DataFrame:
-        """Features of unplayed neutral-court games between tournament teams of ``season``.
+    def pair_features(
+        self, season: int, pairs: pd.DataFrame, court: FloatArray | None = None
+    ) -> pd.DataFrame:
+        """Features of unplayed games between tournament teams of ``season``.
 
         ``pairs`` holds ``team_a_id``/``team_b_id`` (A < B); the snapshot frozen before the
         season's tournament is used, so this works before a single tournament game is played.
+        ``court`` is +1 where team A is at home, -1 away, 0 neutral (the default for every row).
         """
         snap = self.tournament_snapshots[season]
         ia = np.searchsorted(self.team_ids, pairs["team_a_id"].to_numpy())
         ib = np.searchsorted(self.team_ids, pairs["team_b_id"].to_numpy())
         out = pairs.copy()
         feats = _diff_features(
-            self.config, snap, ia, ib, np.zeros(len(pairs)),
+            self.config, snap, ia, ib, np.zeros(len(pairs)) if court is None else court,
             pairs["team_a_id"].to_numpy(), pairs["team_b_id"].to_numpy(),
             self.seeds.get(season, {}),
         )  # fmt: skip

@@ -1,0 +1,60 @@
+"""The pre-tournament state of the last forecast season's teams, for a run's packaged model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ncaa_eval.evaluation.walk_forward import WalkForwardResult
+from ncaa_eval.ingest.repository import ParquetRepository
+from ncaa_eval.model.packaged import TeamState
+from ncaa_eval.transform.feature_serving import TeamSnapshot
+from ncaa_eval.transform.matchups import conference_map
+
+
+def last_season_teams(result: WalkForwardResult, repository: ParquetRepository) -> TeamState:
+    """Every team of the last forecast season: conference, seed and (stateless) features.
+
+    The teams are those that played a game in the season plus the seeded ones; the features
+    are the snapshot the walk-forward froze before that season's tournament.
+    """
+    league, season = result.league, result.seasons[-1]
+    games = repository.games(league, [season])
+    seeds = repository.seeds(league)
+    seeds = seeds[seeds["season"] == season]
+    ids = np.array(
+        sorted(
+            set(games["w_team_id"].astype(int))
+            | set(games["l_team_id"].astype(int))
+            | set(seeds["team_id"].astype(int))
+        ),
+        dtype=np.int64,
+    )
+    conferences = conference_map(repository.conferences(league)).get(season, {})
+    seed_of = dict(
+        zip(seeds["team_id"].astype(int), seeds["seed_number"].astype(float), strict=True)
+    )
+    teams = pd.DataFrame(
+        {
+            "team_id": ids,
+            "conference": [conferences.get(int(t)) for t in ids],
+            "seed": [seed_of.get(int(t), np.nan) for t in ids],
+        }
+    )
+    snapshot = None
+    features = result.feature_set
+    if features is not None:
+        full = features.tournament_snapshots[season]
+        rows = np.searchsorted(features.team_ids, ids)
+        # The feature server walked every game of the history, so it knows every team of it.
+        assert np.array_equal(features.team_ids[np.minimum(rows, len(features.team_ids) - 1)], ids)
+        snapshot = TeamSnapshot(
+            elo=full.elo[rows],
+            margin_rating=full.margin_rating[rows],
+            net_eff=full.net_eff[rows],
+            form_margin=full.form_margin[rows],
+            win_pct=full.win_pct[rows],
+            ordinal=full.ordinal[rows],
+            ordinal_by_system={k: v[rows] for k, v in full.ordinal_by_system.items()},
+        )
+    return TeamState(teams, snapshot)
