@@ -3,3 +3,6 @@
 __version__ = "0.1.0"
 #: The MLflow experiment every command uses unless told otherwise.
 DEFAULT_EXPERIMENT = "ncaa-eval"
+#: The experiment of runs on the synthetic demo league (``ncaa-eval data demo``), kept apart so
+#: that its made-up scores never sit next to real ones.
+DEMO_EXPERIMENT = "ncaa-eval-demo"

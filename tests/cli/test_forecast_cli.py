@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ncaa_eval.cli.main import cli
+from ncaa_eval.cli.options import default_experiment
 from ncaa_eval.forecast.bracket import ROUND_NAMES
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.tracking import RunStore
@@ -67,7 +68,7 @@ def _flat(result: Result) -> str:
 
 
 def _train(uri: str, data_dir: Path, model: str, start: int, end: int, out: Path) -> str:
-    store = RunStore(uri)
+    store = RunStore(uri, default_experiment(data_dir))
     before = {r.run_id for r in store.list_runs()}
     _invoke(
         "train",

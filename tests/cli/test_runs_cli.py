@@ -119,7 +119,8 @@ def trained(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         mp.setitem(registry._registry, ExplodingElo.name, ExplodingElo)
         config = folder / "k30.json"
         config.write_text(json.dumps({"k": 30.0}))
-        common = ["--data-dir", str(demo_store), "--tracking-uri", uri]
+        # The demo league's runs would go to ncaa-eval-demo; this module reads ncaa-eval.
+        common = ["--data-dir", str(demo_store), "--tracking-uri", uri, "--experiment", "ncaa-eval"]
         common += ["--output-dir", str(folder / "exports")]
         store = RunStore(uri)
         ids: list[str] = []
@@ -227,7 +228,12 @@ def test_list_shows_every_run_newest_first(trained: Trained) -> None:
     out = _runs(trained, "list").stdout
     positions = [out.index(run_id[:8]) for run_id in trained.newest_first]
     assert positions == sorted(positions), out
-    for text in ("elo-2023-2025", "logistic_regression-2024-2025", "elo-k30", "elo-women"):
+    for text in (
+        "elo-2023-2025-demo",
+        "logistic_regression-2024-2025-demo",
+        "elo-k30",
+        "elo-women",
+    ):
         assert text in out
     assert "2024-2025" in out
     assert "5 runs, newest first" in out
@@ -281,7 +287,7 @@ def test_list_json(trained: Trained) -> None:
     assert elo["prediction_count"] == RunStore(trained.uri).load_run(trained.elo).prediction_count
     assert (elo["model_type"], elo["run_name"], elo["status"]) == (
         "elo",
-        "elo-2023-2025",
+        "elo-2023-2025-demo",
         "FINISHED",
     )
     assert by_id[trained.logistic]["start_year"] == 2024

@@ -521,7 +521,7 @@ def test_python_m_and_the_console_script_record_the_same_run(
         assert source.endswith(os.path.join("ncaa_eval", "cli", "__main__.py"))
         assert run.data.params == script.data.params
         assert run.data.metrics == script.data.metrics
-        assert run.info.run_name == script.info.run_name == "elo-2024-2025"
+        assert run.info.run_name == script.info.run_name == "elo-2024-2025-demo"
         for tag in ("model_type", "league", "start_year", "end_year", "ncaa_eval_version",
                     "data_digest", "prediction_count", "ncaa_eval_records"):  # fmt: skip
             assert run.data.tags[tag] == script.data.tags[tag], tag

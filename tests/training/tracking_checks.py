@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 #: The files ``--output-dir/runs/<run id>/`` holds, and nothing else.
 EXPORT_FILES = ["predictions.parquet", "run.json"]
 #: The run's top-level artifacts.
-ARTIFACTS = ["config.json", "model", "plots", "predictions.parquet", "run.json"]
+ARTIFACTS = ["config.json", "model", "plots", "predictions.csv", "predictions.parquet", "run.json"]
 #: The run's charts, under ``plots/``.
 PLOTS = ["plots/reliability.png", "plots/season_brier.png"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -156,7 +156,8 @@ class Expected:
 
     @property
     def run_name(self) -> str:
-        return self.name or f"{self.model}-{self.start}-{self.end}"
+        demo = "-demo" if ParquetRepository(self.data_dir).is_demo else ""
+        return self.name or f"{self.model}-{self.start}-{self.end}{demo}"
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
@@ -286,6 +287,12 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
     record = ModelRun.model_validate_json((artifacts / "run.json").read_bytes())
     table = pq.read_table(artifacts / "predictions.parquet")
     predictions = table.to_pandas().astype(PREDICTION_DTYPES)
+    # The CSV the MLflow UI previews: the same games, probabilities to 4 decimals, no run id.
+    preview = pd.read_csv(artifacts / "predictions.csv")
+    assert list(preview.columns) == [c for c in predictions.columns if c != "run_id"]
+    assert preview["game_id"].tolist() == predictions["game_id"].tolist()
+    np.testing.assert_allclose(preview["pred_win_prob"], predictions["pred_win_prob"], atol=5e-5)
+    assert preview["team_a_won"].tolist() == predictions["team_a_won"].astype(int).tolist()
     hyperparameters = expected.hyperparameters
     assert json.loads((artifacts / "config.json").read_text()) == hyperparameters
     assert sorted(a.path for a in client.list_artifacts(run_id, "plots")) == PLOTS
@@ -353,7 +360,8 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
     inputs = run.inputs.dataset_inputs
     assert len(inputs) == 1
     dataset = inputs[0].dataset
-    assert dataset.name == f"{expected.league}-tournaments-{expected.start}-{expected.end}"
+    demo = "-demo" if repo.is_demo else ""
+    assert dataset.name == f"{expected.league}-tournaments-{expected.start}-{expected.end}{demo}"
     assert dataset.digest == repo.digest
     assert json.loads(dataset.source)["uri"] == str((expected.data_dir / "store").resolve())
     assert json.loads(str(dataset.profile))["num_rows"] == len(predictions)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
-from ncaa_eval import DEFAULT_EXPERIMENT
+from ncaa_eval import DEFAULT_EXPERIMENT, DEMO_EXPERIMENT
 
 data_dir_option = click.option(
     "--data-dir",
@@ -38,6 +39,40 @@ tracking_uri_option = click.option(
     help="MLflow tracking URI [default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here].",
 )
 
+
+def default_experiment(data_dir: Path) -> str:
+    """The experiment of runs on the data store in ``data_dir``: ``ncaa-eval-demo`` for the demo
+    league, else (real data, or no store at all) ``ncaa-eval``."""
+    from ncaa_eval.errors import NcaaEvalError
+    from ncaa_eval.ingest.repository import ParquetRepository
+
+    try:
+        demo = ParquetRepository(data_dir).is_demo
+    except (NcaaEvalError, OSError, ValueError):
+        # No store (or an unreadable one): the command itself says so if it needs the data.
+        return DEFAULT_EXPERIMENT
+    return DEMO_EXPERIMENT if demo else DEFAULT_EXPERIMENT
+
+
+def _experiment_for_data(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """``--experiment`` as given, else the one of the data store the command reads.
+
+    The command's own ``--data-dir`` is processed first (declared before, or given on the command
+    line); commands without one (``runs``) look where ``--data-dir`` would: NCAA_EVAL_DATA_DIR,
+    else ``data``.
+    """
+    if value:
+        return value
+    data_dir = ctx.params.get("data_dir") or Path(os.environ.get("NCAA_EVAL_DATA_DIR") or "data")
+    return default_experiment(Path(data_dir))
+
+
+#: Demo-league runs live in their own experiment (see ``train``), so every command that reads
+#: runs follows the data store it works with: after `data demo` the demo runs, after `data import`
+#: the real ones.
 experiment_option = click.option(
-    "--experiment", default=DEFAULT_EXPERIMENT, show_default=True, help="MLflow experiment."
+    "--experiment",
+    callback=_experiment_for_data,
+    help=f"MLflow experiment [default: {DEMO_EXPERIMENT} when the data store (--data-dir, else "
+    f"NCAA_EVAL_DATA_DIR, else ./data) holds the demo league, else {DEFAULT_EXPERIMENT}].",
 )

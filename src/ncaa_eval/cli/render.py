@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from rich.console import Group
@@ -75,8 +74,9 @@ def train_summary(result: Any) -> Group:
     table.add_row("tracking", f"{result.tracking_uri} (experiment '{result.experiment}')")
     if result.export_dir is not None:
         table.add_row("exported to", str(result.export_dir))
-    hint = _ui_hint(result.tracking_uri)
-    parts: list[Any] = [table, Text(hint)]
+    # Whole lines, never wrapped: the command and the address must stay copyable.
+    parts: list[Any] = [table]
+    parts += [Text(line, no_wrap=True, overflow="ignore") for line in ui_lines(result)]
     for note in result.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
     return Group(*parts)
@@ -86,7 +86,10 @@ def train_result_json(result: Any) -> str:
     """The training result as one JSON object: ids, scope, scores per season, timings."""
     import json
 
+    from ncaa_eval.tracking.ui import ui_link
+
     m = result.metrics
+    link = ui_link(result.tracking_uri, result.experiment_id)
     payload = {
         "run_id": result.run_id,
         "run_name": result.run_name,
@@ -107,6 +110,9 @@ def train_result_json(result: Any) -> str:
         ],
         "tracking_uri": result.tracking_uri,
         "experiment": result.experiment,
+        "experiment_id": result.experiment_id,
+        "ui_command": link.command,
+        "ui_url": link.url,
         "export_dir": str(result.export_dir) if result.export_dir is not None else None,
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
         "notes": result.notes,
@@ -114,11 +120,12 @@ def train_result_json(result: Any) -> str:
     return json.dumps(payload)
 
 
-def _ui_hint(uri: str) -> str:
-    if uri.startswith(("http://", "https://")):
-        return f"Open {uri} in a browser to compare runs."
-    if uri.startswith("sqlite:///"):
-        db = Path(uri.removeprefix("sqlite:///")).resolve()
-        if db == (Path.cwd() / "mlflow.db").resolve():
-            return "Compare runs: `mlflow ui` in this folder, then open http://127.0.0.1:5000."
-    return f"Compare runs: `mlflow ui --backend-store-uri {uri}`, then open http://127.0.0.1:5000."
+def ui_lines(result: Any) -> list[str]:
+    """How to see the run's experiment in the MLflow UI, on its runs table: a server's own
+    address, or the command that starts a UI on the local store and the address it will serve."""
+    from ncaa_eval.tracking.ui import ui_link
+
+    link = ui_link(result.tracking_uri, result.experiment_id)
+    if link.command is None:
+        return [f"Compare runs in the MLflow UI: {link.url}"]
+    return [f"Compare runs in the MLflow UI: {link.command}", f"and open {link.url}"]

@@ -7,8 +7,9 @@ Layout of one run (any MLflow store: local SQLite, or a team server):
 * tags: ``git_hash``, ``git_dirty``, ``mlflow.source.git.commit``, ``start_year``, ``end_year``,
   ``league``, ``ncaa_eval_version``, ``prediction_count``, ``data_digest``, ``model_type`` and
   ``ncaa_eval_records``;
-* artifacts: ``config.json`` (the full config), ``run.json`` (the :class:`ModelRun`) and
-  ``predictions.parquet`` (:data:`PREDICTION_SCHEMA`).
+* artifacts: ``config.json`` (the full config), ``run.json`` (the :class:`ModelRun`),
+  ``predictions.parquet`` (:data:`PREDICTION_SCHEMA`) and ``predictions.csv`` (the same, for the
+  MLflow UI's preview, which shows no Parquet).
 
 The tag ``ncaa_eval_records`` (the record format version) is written last, in the same batch as the
 other tags, after every artifact: it marks a run whose records are complete, and only such runs are
@@ -54,10 +55,12 @@ from ncaa_eval.tracking.errors import (
     TrackingStoreError,
 )
 from ncaa_eval.tracking.predictions import (
+    PREDICTIONS_CSV_FILE,
     predictions_to_table,
     read_predictions,
     table_to_frame,
     write_predictions,
+    write_predictions_csv,
 )
 from ncaa_eval.tracking.records import (
     ModelRun,
@@ -65,6 +68,7 @@ from ncaa_eval.tracking.records import (
     is_model_type,
     is_run_id,
 )
+from ncaa_eval.tracking.ui import EXPERIMENT_NOTE_TAG, experiment_note
 from ncaa_eval.tracking.uri import (
     initialize_store,
     one_line,
@@ -347,6 +351,8 @@ class RunStore:
         #: The experiment of the last run started: ``experiment``, or the one of a run joined
         #: from ``MLFLOW_RUN_ID`` (``mlflow run`` without ``--experiment-name``).
         self.run_experiment = experiment
+        #: The id of :attr:`run_experiment`, once a run is started (for the MLflow UI's link).
+        self.run_experiment_id: str | None = None
 
     def __repr__(self) -> str:
         return f"RunStore({self.tracking_uri!r}, experiment={self.experiment!r})"
@@ -466,6 +472,7 @@ class RunStore:
                 if tags:
                     client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
                 del os.environ["MLFLOW_RUN_ID"]
+                self.run_experiment_id = str(run.info.experiment_id)
                 own = self._get_experiment_id(create=False)
                 if own != run.info.experiment_id:
                     joined = client.get_experiment(run.info.experiment_id)
@@ -483,6 +490,7 @@ class RunStore:
 
             experiment_id = self._get_experiment_id(create=True)
             assert experiment_id is not None
+            self.run_experiment_id = experiment_id
             if run_name:
                 tags["mlflow.runName"] = run_name
             created = client.create_run(experiment_id, tags=resolve_tags(tags), run_name=run_name)
@@ -587,6 +595,7 @@ class RunStore:
                 )
                 (folder / RUN_FILE).write_text(run.model_dump_json(indent=2) + "\n", "utf-8")
                 pq.write_table(table, folder / PREDICTIONS_FILE)
+                write_predictions_csv(table, folder / PREDICTIONS_CSV_FILE)
                 client.log_artifacts(run.run_id, tmp)
             with self.uninterrupted():
                 client.log_batch(run.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
@@ -917,7 +926,9 @@ class RunStore:
                     return None
                 try:
                     client.create_experiment(
-                        self.experiment, artifact_location=self._artifact_location()
+                        self.experiment,
+                        artifact_location=self._artifact_location(),
+                        tags={EXPERIMENT_NOTE_TAG: experiment_note(self.experiment)},
                     )
                 except MlflowException as exc:
                     # Another process created it a moment ago.

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ncaa_eval import DEFAULT_EXPERIMENT, __version__
+from ncaa_eval import DEFAULT_EXPERIMENT, DEMO_EXPERIMENT, __version__
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.evaluation.metrics import MetricSet
 from ncaa_eval.evaluation.walk_forward import WalkForwardResult, check_range, walk_forward
@@ -53,8 +53,14 @@ class TrainRequest(BaseModel):
     )
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     tracking_uri: str | None = None
-    experiment: str = Field(default=DEFAULT_EXPERIMENT, min_length=1)
-    run_name: str | None = None
+    experiment: str | None = Field(
+        default=None,
+        min_length=1,
+        description="MLflow experiment; None: ncaa-eval-demo for the demo league, else ncaa-eval.",
+    )
+    run_name: str | None = Field(
+        default=None, description="None: <model>-<start>-<end>, plus -demo for the demo league."
+    )
 
     @model_validator(mode="after")
     def _years_in_order(self) -> TrainRequest:
@@ -80,6 +86,8 @@ class TrainResult:
     season_metrics: pd.DataFrame
     tracking_uri: str
     experiment: str
+    #: The experiment's id in the store, for the MLflow UI's address of its runs table.
+    experiment_id: str
     export_dir: Path | None
     notes: list[str]
     #: Wall seconds: ``total``, ``forecasting`` (the walk-forward), ``charts`` (drawing the two
@@ -148,8 +156,12 @@ def train(
 
     clock_start = time.perf_counter()
     prepared = prepare(request)
-    store = RunStore(request.tracking_uri, request.experiment)
-    run_name = request.run_name or f"{request.model}-{request.start_year}-{request.end_year}"
+    demo = prepared.repository.is_demo
+    experiment = request.experiment or (DEMO_EXPERIMENT if demo else DEFAULT_EXPERIMENT)
+    store = RunStore(request.tracking_uri, experiment)
+    run_name = request.run_name or (
+        f"{request.model}-{request.start_year}-{request.end_year}" + ("-demo" if demo else "")
+    )
     git = git_info(Path.cwd())
     source = Path(__file__).resolve().parent
     if git.hash == "unknown" and "site-packages" not in source.parts:
@@ -212,6 +224,7 @@ def train(
         season_metrics=season_metrics,
         tracking_uri=store.tracking_uri,
         experiment=store.run_experiment,
+        experiment_id=store.run_experiment_id or "",
         export_dir=export_dir,
         notes=result.notes,
         timings={
@@ -276,7 +289,8 @@ def _record(
         store,
         run_id,
         predictions.drop(columns=["pred_win_prob", "run_id"]),
-        name=f"{record.league}-tournaments-{record.start_year}-{record.end_year}",
+        name=f"{record.league}-tournaments-{record.start_year}-{record.end_year}"
+        + ("-demo" if prepared.repository.is_demo else ""),
         source=str(prepared.repository.root.resolve()),
         digest=prepared.repository.digest,
     )
