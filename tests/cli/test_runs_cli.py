@@ -26,7 +26,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ncaa_eval.cli.main import cli
-from ncaa_eval.cli.runs import _age, _size
+from ncaa_eval.cli.runs.format import age as _age
+from ncaa_eval.cli.runs.format import size as _size
 from ncaa_eval.model import registry
 from ncaa_eval.model.base import FloatArray
 from ncaa_eval.model.elo import EloModel
@@ -95,7 +96,7 @@ def _save_women_copy(store: RunStore, source: str) -> str:
     record = store.load_run(source)
     predictions = store.load_predictions(source).drop(columns=["run_id"])
     metrics = store.client.get_run(source).data.metrics
-    with store.start_run(run_name="elo-women", tags={"model_type": "elo", "league": "W"}) as rid:
+    with store.start_run(run_name="elo-women", params={"model_type": "elo", "league": "W"}) as rid:
         fields = record.model_dump()
         fields.update(run_id=rid, league="W", run_name="elo-women")
         store.save_run(type(record).model_validate(fields), predictions)
@@ -366,7 +367,7 @@ def test_show_with_a_full_id(trained: Trained) -> None:
     assert f"Run {trained.elo_k30}" in out
     expected = ["elo-k30", "FINISHED", "2023-2025", record.git_hash, record.ncaa_eval_version]
     expected += [str(record.prediction_count), "Hyperparameters", "k_tournament", "Per season"]
-    expected += ["Artifacts", "predictions.parquet", "run.json", "config.json", "model/"]
+    expected += ["Artifacts", "predictions.parquet", "config.json", "model/"]
     for text in expected:
         assert text in out, text
     k_row = next(line for line in out.splitlines() if re.search(r"│ k\s+│", line))
@@ -400,7 +401,7 @@ def test_show_json(trained: Trained) -> None:
     assert [s["season"] for s in data["seasons"]] == [2023, 2024, 2025]
     assert {s["season"]: s["brier"] for s in data["seasons"]} == {m.step: m.value for m in history}
     paths = {a["path"]: a["size"] for a in data["artifacts"]}
-    assert {"run.json", "config.json", "predictions.parquet"} <= set(paths)
+    assert {"config.json", "predictions.parquet"} <= set(paths)
     assert any(p.startswith("model/") for p in paths)
     assert all(isinstance(size, int) and size > 0 for size in paths.values())
 
@@ -445,7 +446,7 @@ def test_an_ambiguous_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(f"abcd1234{next(counter):x}" + "0" * 23))
     ids = []
     for name in ("first", "second"):
-        with store.start_run(run_name=name, tags={"model_type": "elo", "league": "M"}) as run_id:
+        with store.start_run(run_name=name, params={"model_type": "elo", "league": "M"}) as run_id:
             ids.append(run_id)
     monkeypatch.undo()
     assert ids[0][:8] == ids[1][:8] == "abcd1234"

@@ -38,6 +38,7 @@ from tests.training.tracking_checks import (
     check_clean_exports,
     check_tracked_run,
     client_for,
+    code_commit,
     first_four,
     make_git_checkout,
     model_inputs,
@@ -111,7 +112,8 @@ class Workspace:
         ]
 
     def expect(self, model: str, start: int, end: int, data_dir: Path, **kw: Any) -> Expected:
-        return Expected(model, start, end, data_dir, self.out, git_hash=self.git_hash, **kw)
+        # The commit recorded is the one of the code that ran, not of the cwd's checkout.
+        return Expected(model, start, end, data_dir, self.out, **kw)
 
 
 @pytest.fixture
@@ -161,9 +163,9 @@ def test_train_tracks_exports_and_reloads_every_builtin_model(
     expected = workspace.expect(model, *DEMO, demo_store, overrides=overrides)
     tracked = check_tracked_run(workspace.uri, run, expected, workspace.root / "artifacts")
 
-    # Run from a clean checkout: its commit, not dirty (the store and exports live outside it).
+    # Run from another checkout (the cwd): the commit recorded is still the code's.
     if workspace.git_hash != "unknown":
-        assert run.data.tags["git_dirty"] == "false"
+        assert run.data.tags.get("mlflow.source.git.commit") != workspace.git_hash
     summary = _summary(result)
     assert summary["run id"] == run.info.run_id
     assert summary["run name"] == f"{model}-{DEMO[0]}-{DEMO[1]}"
@@ -522,13 +524,14 @@ def test_python_m_and_the_console_script_record_the_same_run(
         assert run.data.params == script.data.params
         assert run.data.metrics == script.data.metrics
         assert run.info.run_name == script.info.run_name == "elo-2024-2025-demo"
-        for tag in ("model_type", "league", "start_year", "end_year", "ncaa_eval_version",
-                    "data_digest", "prediction_count", "ncaa_eval_records"):  # fmt: skip
+        for tag in ("ncaa_eval_version", "data_digest", "prediction_count",
+                    "ncaa_eval_records"):  # fmt: skip
             assert run.data.tags[tag] == script.data.tags[tag], tag
-    # Each describes the code that ran once: git_hash and MLflow's own git tag agree.
+    # Each records the commit of the code that ran, once, in MLflow's own git tag.
     for run in runs:
         tags = run.data.tags
-        assert tags.get("mlflow.source.git.commit", "unknown") == tags["git_hash"]
+        assert tags.get("mlflow.source.git.commit", "unknown") == code_commit()
+        assert "git_hash" not in tags
     store = RunStore(fresh_folder_runs.uri)
     frames = [store.load_predictions(r.info.run_id).drop(columns="run_id") for r in runs]
     for frame in frames[1:]:

@@ -161,7 +161,7 @@ def check_finished_run(uri: str) -> None:
     assert len(runs) == 1
     run = runs[0]
     assert run.info.status == "FINISHED"
-    assert run.data.tags["model_type"] == "my_plugin"
+    assert run.data.params["model_type"] == "my_plugin"
     assert run.data.params["slope"] == "0.03"
     assert run.data.params["features.seeds"] == "True"
     assert run.data.metrics["scored_games"] == 3 * 63

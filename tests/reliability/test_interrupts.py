@@ -271,7 +271,7 @@ _SIGNAL_DURING_CREATION = """
 import os, signal, sys
 from mlflow.tracking.context.abstract_context import RunContextProvider
 from mlflow.tracking.context.registry import _run_context_provider_registry
-from ncaa_eval.tracking import RunStore
+from ncaa_eval.tracking import RunStore, run_signals
 
 class SignalWhileCreating(RunContextProvider):
     def in_context(self):
@@ -285,7 +285,7 @@ class SignalWhileCreating(RunContextProvider):
 _run_context_provider_registry.register(SignalWhileCreating)
 store = RunStore(sys.argv[1])
 try:
-    with store.start_run(run_name="created-under-fire"):
+    with run_signals() as signals, store.start_run(run_name="created-under-fire", signals=signals):
         print("body reached", flush=True)
 except KeyboardInterrupt:
     sys.exit(130)

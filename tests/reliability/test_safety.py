@@ -73,7 +73,7 @@ def test_nothing_runs_strings_as_code_or_through_a_shell() -> None:
 
 
 def test_git_is_called_with_an_argument_list() -> None:
-    tree = ast.parse((SOURCE / "model" / "tracking" / "gitinfo.py").read_text())
+    tree = ast.parse((SOURCE / "tracking" / "gitinfo.py").read_text())
     calls = [
         node
         for node in ast.walk(tree)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from ncaa_eval.tracking import PREDICTION_DTYPES, ModelRun, RunStore
+from ncaa_eval.tracking import (
+    PREDICTION_DTYPES,
+    ModelRun,
+    RunStore,
+    flatten_params,
+    predictions_to_table,
+)
 from tests.helpers.mlflow_store import (
     assert_no_active_run,
     migrate_template,
@@ -88,6 +97,54 @@ def saved_run(store: RunStore) -> SavedRun:
         with store.start_run(run_name=overrides.get("run_name", "elo-test")) as run_id:
             record = make_record(run_id, **overrides)
             store.save_run(record, make_frame(run_id, record.prediction_count))
-        return record
+        return as_stored(store, record)
 
     return factory
+
+
+def as_stored(store: RunStore, record: ModelRun) -> ModelRun:
+    """``record`` as the store keeps it: its timestamp is the run's start time (milliseconds)."""
+    start = store.client.get_run(record.run_id).info.start_time
+    return record.model_copy(update={"timestamp": datetime.fromtimestamp(start / 1000, tz=UTC)})
+
+
+def save_legacy_run(store: RunStore, **overrides: Any) -> ModelRun:
+    """A run as ncaa-eval saved them before each fact was kept once (record format 1): the run's
+    identity as params and tags, a ``git_hash`` tag, and ``run.json`` and ``config.json``."""
+    from mlflow.entities import Param, RunTag
+
+    experiment_id = store._get_experiment_id(create=True)
+    assert experiment_id is not None
+    client = store.client
+    run_id = client.create_run(
+        experiment_id, run_name=overrides.get("run_name", "elo-old")
+    ).info.run_id
+    record = make_record(run_id, **{"run_name": "elo-old", **overrides})
+    identity = {
+        "model_type": record.model_type,
+        "start_year": str(record.start_year),
+        "end_year": str(record.end_year),
+        "league": record.league,
+    }
+    params = {**identity, **flatten_params(record.hyperparameters)}
+    client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "config.json").write_text(json.dumps(record.hyperparameters))
+        (folder / "run.json").write_text(record.model_dump_json())
+        table = predictions_to_table(make_frame(run_id, record.prediction_count), run_id=run_id)
+        pq.write_table(table, folder / "predictions.parquet")
+        client.log_artifacts(run_id, tmp)
+    tags = {
+        "git_hash": record.git_hash,
+        "git_dirty": str(record.git_dirty).lower(),
+        **identity,
+        "ncaa_eval_version": record.ncaa_eval_version,
+        "prediction_count": str(record.prediction_count),
+        "mlflow.source.git.commit": record.git_hash,
+        "data_digest": str(record.data_digest),
+        "ncaa_eval_records": "1",
+    }
+    client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+    client.set_terminated(run_id)
+    return record

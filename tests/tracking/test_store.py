@@ -25,10 +25,18 @@ from ncaa_eval.tracking import (
     RunTerminated,
     TrackingStoreError,
     flatten_params,
+    run_signals,
     table_to_frame,
 )
 from ncaa_eval.tracking.uri import sqlite_path
-from tests.tracking.conftest import GIT_HASH, SavedRun, make_frame, make_record
+from tests.tracking.conftest import (
+    GIT_HASH,
+    SavedRun,
+    as_stored,
+    make_frame,
+    make_record,
+    save_legacy_run,
+)
 
 UNKNOWN_ID = "0" * 32
 
@@ -84,7 +92,7 @@ def test_sigterm_marks_the_run_killed_and_exits_143(store: RunStore) -> None:
     run_ids: list[str] = []
 
     def killed_while_training() -> None:
-        with store.start_run() as run_id:
+        with run_signals() as signals, store.start_run(signals=signals) as run_id:
             run_ids.append(run_id)
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)  # the handler interrupts this at once
@@ -97,6 +105,13 @@ def test_sigterm_marks_the_run_killed_and_exits_143(store: RunStore) -> None:
     assert signal.getsignal(signal.SIGTERM) == before
 
 
+def test_start_run_installs_no_signal_handler(store: RunStore) -> None:
+    # Signals belong to the command that owns the process (run_signals), not to the library.
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    with store.start_run():
+        assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 def test_a_signal_during_a_store_write_waits_for_the_write(store: RunStore, signum: int) -> None:
     """Ctrl-C inside a database commit could leave SQLite locked and the run RUNNING: a write
@@ -106,7 +121,7 @@ def test_a_signal_during_a_store_write_waits_for_the_write(store: RunStore, sign
     run_ids: list[str] = []
 
     def interrupted_while_writing() -> None:
-        with store.start_run() as run_id:
+        with run_signals() as signals, store.start_run(signals=signals) as run_id:
             run_ids.append(run_id)
             with store.uninterrupted():
                 os.kill(os.getpid(), signum)
@@ -132,7 +147,7 @@ def test_joins_the_run_named_by_mlflow_run_id(
     monkeypatch.setenv("MLFLOW_RUN_ID", outer)
     with store.start_run(run_name="joined") as run_id:
         assert run_id == outer
-        assert "MLFLOW_RUN_ID" not in os.environ
+        assert os.environ["MLFLOW_RUN_ID"] == outer  # the library leaves the environment alone
     run = client.get_run(outer)
     assert (run.info.status, run.info.run_name) == ("FINISHED", "joined")
     with store.start_run() as second:
@@ -198,26 +213,33 @@ def test_params_tags_and_artifacts_are_visible_to_mlflow(
         "decay.rate": "0.25",
         "ids": "[1]",
     }
+    # Tags hold only what no param holds; the run's identity is in the params alone.
     assert {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")} == {
-        "git_hash": GIT_HASH,
         "git_dirty": "false",
-        "start_year": "2015",
-        "end_year": "2024",
-        "league": "M",
-        "model_type": "elo",
         "ncaa_eval_version": record.ncaa_eval_version,
         "prediction_count": "3",
         "data_digest": "abc123",
-        "ncaa_eval_records": "1",
+        "ncaa_eval_records": "2",
     }
     assert run.data.tags["mlflow.source.git.commit"] == GIT_HASH
     assert run.info.run_name == "elo-test"
     names = {a.path for a in client.list_artifacts(record.run_id)}
-    assert names == {"config.json", "run.json", "predictions.parquet"}
+    assert names == {"config.json", "predictions.csv", "predictions.parquet"}
     folder = Path(client.download_artifacts(record.run_id, "", str(Path.cwd() / "dl")))
     assert json.loads((folder / "config.json").read_text()) == record.hyperparameters
-    assert ModelRun.model_validate_json((folder / "run.json").read_text()) == record
     assert pq.read_schema(folder / "predictions.parquet").equals(PREDICTION_SCHEMA)
+
+
+def test_mlflow_s_own_git_commit_tag_is_never_overwritten(store: RunStore) -> None:
+    mlflow_commit = "f" * 40
+    with store.start_run(tags={"mlflow.source.git.commit": mlflow_commit}) as run_id:
+        store.save_run(make_record(run_id), make_frame(run_id))
+    assert _client(store).get_run(run_id).data.tags["mlflow.source.git.commit"] == mlflow_commit
+    assert store.load_run(run_id).git_hash == mlflow_commit
+    with store.start_run() as run_id:
+        store.save_run(make_record(run_id, git_hash="unknown", git_dirty=None), make_frame(run_id))
+    assert "mlflow.source.git.commit" not in _client(store).get_run(run_id).data.tags
+    assert store.load_run(run_id).git_hash == "unknown"
 
 
 def test_saving_twice_with_the_same_values_is_fine(store: RunStore) -> None:
@@ -228,7 +250,7 @@ def test_saving_twice_with_the_same_values_is_fine(store: RunStore) -> None:
         changed = make_record(run_id, hyperparameters={"k": 32.0})
         with pytest.raises(TrackingStoreError, match="Changing param values is not allowed"):
             store.save_run(changed, make_frame(run_id))
-    assert store.load_run(run_id) == record
+    assert store.load_run(run_id) == as_stored(store, record)
 
 
 @pytest.mark.parametrize(
@@ -254,25 +276,52 @@ def test_save_run_needs_an_existing_run(store: RunStore) -> None:
         store.save_run(make_record(UNKNOWN_ID), make_frame(UNKNOWN_ID))
 
 
-def test_load_run_falls_back_to_params_and_tags(store: RunStore, saved_run: SavedRun) -> None:
+def test_load_run_rebuilds_the_record_from_params_tags_and_config(
+    store: RunStore, saved_run: SavedRun
+) -> None:
     record = saved_run()
     run = _client(store).get_run(record.run_id)
-    artifacts = Path(run.info.artifact_uri)
-    (artifacts / "run.json").unlink()
-    rebuilt = store.load_run(record.run_id)
     started = pd.Timestamp(run.info.start_time, unit="ms", tz="UTC").to_pydatetime()
-    assert rebuilt == record.model_copy(update={"timestamp": started})
-    # Without config.json either, hyperparameters come back from the flattened params.
-    (artifacts / "config.json").unlink()
+    assert record.timestamp == started
+    assert store.load_run(record.run_id) == record
+    # Without config.json, hyperparameters come back from the flattened params.
+    (Path(run.info.artifact_uri) / "config.json").unlink()
     assert store.load_run(record.run_id).hyperparameters == record.hyperparameters
+
+
+def test_runs_saved_by_earlier_versions_still_load_list_and_filter(
+    store: RunStore, saved_run: SavedRun
+) -> None:
+    old = save_legacy_run(store)
+    time.sleep(0.005)
+    old_w = save_legacy_run(store, league="W", model_type="xgboost", hyperparameters={"k": 1})
+    time.sleep(0.005)
+    new = saved_run()
+    # run.json is read as it was written, its own timestamp included.
+    assert store.load_run(old.run_id) == old
+    assert store.list_runs() == [new, old_w, old]
+    assert store.list_runs(model_type="elo") == [new, old]
+    assert store.list_runs(league="W") == [old_w]
+    assert store.list_runs(start_year=2015, end_year=2024, model_type="xgboost") == [old_w]
+    pd.testing.assert_frame_equal(store.load_predictions(old.run_id), make_frame(old.run_id))
+    # Without run.json, the old tags (git_hash) fill in what the params do not hold.
+    run = _client(store).get_run(old.run_id)
+    (Path(run.info.artifact_uri) / "run.json").unlink()
+    assert store.load_run(old.run_id) == as_stored(store, old)
 
 
 def test_a_damaged_record_is_an_error_but_does_not_hide_other_runs(
     store: RunStore, saved_run: SavedRun
 ) -> None:
-    good, damaged = saved_run(), saved_run()
+    good, damaged, damaged_old = saved_run(), saved_run(), save_legacy_run(store)
     artifacts = Path(_client(store).get_run(damaged.run_id).info.artifact_uri)
-    (artifacts / "run.json").write_text('{"run_id": "nope"}')
+    (artifacts / "config.json").write_text('{"k": ')
+    old_artifacts = Path(_client(store).get_run(damaged_old.run_id).info.artifact_uri)
+    (old_artifacts / "run.json").write_text('{"run_id": "nope"}')
+    with pytest.raises(
+        DataValidationError, match=f"Run {damaged_old.run_id}: stored record is invalid"
+    ):
+        store.load_run(damaged_old.run_id)
     with pytest.raises(
         DataValidationError, match=f"Run {damaged.run_id}: stored record is invalid"
     ):
@@ -322,7 +371,10 @@ def test_list_runs_filters_and_orders_newest_first(store: RunStore, saved_run: S
     with store.start_run():  # a run without records is left out
         pass
     # ...even when tagged with a model type from the start, as the orchestrator does.
-    with pytest.raises(ValueError, match="crash"), store.start_run(tags={"model_type": "elo"}):
+    with (
+        pytest.raises(ValueError, match="crash"),
+        store.start_run(params={"model_type": "elo", "league": "M"}),
+    ):
         raise ValueError("crash")
 
     def ids(runs: list[ModelRun]) -> list[str]:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 #: The files ``--output-dir/runs/<run id>/`` holds, and nothing else.
 EXPORT_FILES = ["predictions.parquet", "run.json"]
 #: The run's top-level artifacts.
-ARTIFACTS = ["config.json", "model", "plots", "predictions.csv", "predictions.parquet", "run.json"]
+ARTIFACTS = ["config.json", "model", "plots", "predictions.csv", "predictions.parquet"]
 #: The run's charts, under ``plots/``.
 PLOTS = ["plots/reliability.png", "plots/season_brier.png"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -147,7 +147,7 @@ class Expected:
     output_dir: Path | None
     league: str = "M"
     overrides: dict[str, Any] = field(default_factory=dict)
-    #: The git commit to expect; None to check only that the git tags agree with each other.
+    #: The git commit to expect; None for the commit of the code that runs (see ``code_commit``).
     git_hash: str | None = None
     #: Params logged by someone else on the same run (``mlflow run``'s entry-point params).
     extra_params: dict[str, str] = field(default_factory=dict)
@@ -259,32 +259,27 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
     assert tags["mlflow.runName"] == expected.run_name
     assert run.data.params == expected.params()
 
-    # Tags: scope, provenance, and the git tags agreeing with each other.
+    # Tags: provenance only; what the run is lives in its params, once.
     for key, value in {
-        "model_type": expected.model,
-        "league": expected.league,
-        "start_year": str(expected.start),
-        "end_year": str(expected.end),
         "ncaa_eval_version": __version__,
         "data_digest": repo.digest,
-        "ncaa_eval_records": "1",
+        "ncaa_eval_records": "2",
     }.items():
         assert tags.get(key) == value, (key, tags.get(key))
-    git_hash = tags["git_hash"]
-    if expected.git_hash is not None:
-        assert git_hash == expected.git_hash
+    for key in ("model_type", "league", "start_year", "end_year", "git_hash"):
+        assert key not in tags, f"{key} is kept twice"
+    git_hash = tags.get("mlflow.source.git.commit", "unknown")
+    assert git_hash == (expected.git_hash or code_commit())
     if git_hash == "unknown":
         assert tags["git_dirty"] == "unknown"
-        assert "mlflow.source.git.commit" not in tags, "MLflow's git tag contradicts git_hash"
     else:
         assert len(git_hash) == 40
-        assert tags["mlflow.source.git.commit"] == git_hash
         assert tags["git_dirty"] in ("true", "false")
 
     # Artifacts, downloaded whole.
     assert sorted(a.path for a in client.list_artifacts(run_id)) == ARTIFACTS
     artifacts = Path(client.download_artifacts(run_id, "", str(scratch)))
-    record = ModelRun.model_validate_json((artifacts / "run.json").read_bytes())
+    record = RunStore(uri).load_run(run_id)
     table = pq.read_table(artifacts / "predictions.parquet")
     predictions = table.to_pandas().astype(PREDICTION_DTYPES)
     # The CSV the MLflow UI previews: the same games, probabilities to 4 decimals, no run id.
@@ -314,13 +309,10 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
     assert record.git_hash == git_hash
     assert {True: "true", False: "false", None: "unknown"}[record.git_dirty] == tags["git_dirty"]
     assert record.ncaa_eval_version == __version__
-    started = datetime.fromtimestamp(run.info.start_time / 1000, tz=UTC)
-    ended = datetime.fromtimestamp(run.info.end_time / 1000, tz=UTC)
-    assert started.timestamp() - 1 <= record.timestamp.timestamp() <= ended.timestamp()
+    assert record.timestamp == datetime.fromtimestamp(run.info.start_time / 1000, tz=UTC)
 
     # RunStore reads back exactly what was written.
     store = RunStore(uri)
-    assert store.load_run(run_id) == record
     pd.testing.assert_frame_equal(store.load_predictions(run_id), predictions)
 
     # The predictions: every tournament game of the range, once, from team A's side.
@@ -355,17 +347,37 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
             want = scores(part["pred_win_prob"].to_numpy(), part["team_a_won"].to_numpy(float))
             assert metric.value == pytest.approx(want[name], rel=1e-9, abs=1e-12)
 
-    # The dataset input.
+    # The dataset inputs: the games the model learned from, and the games it was scored on.
     assert run.inputs is not None
-    inputs = run.inputs.dataset_inputs
-    assert len(inputs) == 1
-    dataset = inputs[0].dataset
+    by_context = {
+        tag.value: i.dataset
+        for i in run.inputs.dataset_inputs
+        for tag in i.tags
+        if tag.key == "mlflow.data.context"
+    }
+    assert sorted(by_context) == ["evaluation", "training"]
+    assert len(run.inputs.dataset_inputs) == 2
+    for dataset in by_context.values():
+        assert dataset.digest == repo.digest
+        assert dataset.source_type == "local"
+        assert json.loads(dataset.source)["uri"] == str((expected.data_dir / "store").resolve())
+        assert json.loads(str(dataset.schema))["mlflow_colspec"]
+    scored = by_context["evaluation"]
     demo = "-demo" if repo.is_demo else ""
-    assert dataset.name == f"{expected.league}-tournaments-{expected.start}-{expected.end}{demo}"
-    assert dataset.digest == repo.digest
-    assert json.loads(dataset.source)["uri"] == str((expected.data_dir / "store").resolve())
-    assert json.loads(str(dataset.profile))["num_rows"] == len(predictions)
-    assert {(t.key, t.value) for t in inputs[0].tags} == {("mlflow.data.context", "training")}
+    assert scored.name == f"{expected.league}-tournaments-{expected.start}-{expected.end}{demo}"
+    assert json.loads(str(scored.profile)) == {
+        "num_rows": len(main),
+        "first_season": int(main["season"].min()),
+        "last_season": int(main["season"].max()),
+    }
+    learned = json.loads(str(by_context["training"].profile))
+    played = repo.games(expected.league)  # type: ignore[arg-type]
+    played = played[played["season"] <= expected.end]
+    assert learned["last_season"] == expected.end
+    assert learned["first_season"] == int(played["season"].min())
+    assert 0 < learned["num_rows"] <= len(played)
+    if issubclass(get_model(expected.model), StatefulModel):
+        assert learned["num_rows"] == len(played)  # Elo learns every game
 
     # The fitted model: JSON/UBJ files, never pickle, reloadable by its registered class.
     model_dir = artifacts / "model"
@@ -389,6 +401,13 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
         assert pq.read_table(folder / "predictions.parquet").equals(table)
         check_clean_exports(expected.output_dir)
     return Tracked(run, record, predictions, model, artifacts)
+
+
+def code_commit() -> str:
+    """The commit of the checkout holding the imported ``ncaa_eval`` (what a run records)."""
+    from ncaa_eval.tracking import code_git_info
+
+    return code_git_info().hash
 
 
 def model_inputs(model: Model, repo: ParquetRepository, league: str, season: int) -> pd.DataFrame:

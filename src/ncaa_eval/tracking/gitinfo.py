@@ -72,3 +72,18 @@ def git_info(path: Path | None = None) -> GitInfo:
         return UNKNOWN
     status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
     return GitInfo(commit, None if status is None else bool(status.strip()))
+
+
+def code_git_info() -> GitInfo:
+    """Describe the checkout holding the imported ``ncaa_eval`` package: the code that runs.
+
+    Not the current directory, which may be any other repository (a user's analysis project).
+    An installed package (under ``site-packages``, even inside a virtual environment that lives
+    in a checkout) is not described by any checkout: ``GitInfo("unknown", None)``.
+    """
+    import ncaa_eval
+
+    source = Path(ncaa_eval.__file__).resolve().parent
+    if "site-packages" in source.parts or "dist-packages" in source.parts:
+        return UNKNOWN
+    return git_info(source)

@@ -1,8 +1,9 @@
 """Read-only views of tracked runs for the ``ncaa-eval runs`` commands.
 
-:class:`~ncaa_eval.tracking.store.RunStore` reads a run's *records* (``run.json``,
-``predictions.parquet``); the helpers here add what MLflow itself keeps about a run: its status and
-times, its metrics and per-season metric history, and its artifact listing. They also see runs
+:class:`~ncaa_eval.tracking.store.RunStore` reads a run's *records* (the :class:`ModelRun`
+rebuilt from params, tags and ``config.json``, and ``predictions.parquet``); the helpers here add
+what MLflow itself keeps about a run: its status and times, its metrics and per-season metric
+history, and its artifact listing. They also see runs
 whose records were never saved (a training that failed or was interrupted), which
 :meth:`RunStore.list_runs` leaves out on purpose.
 
@@ -18,17 +19,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ncaa_eval.errors import NcaaEvalError
-from ncaa_eval.tracking.errors import RunNotFoundError, TrackingStoreError
+from ncaa_eval.tracking.errors import RunNotFoundError, store_errors
+from ncaa_eval.tracking.params import RECORDS_TAG, flatten_params, run_fact
 from ncaa_eval.tracking.records import ModelRun
-from ncaa_eval.tracking.store import (
-    MAX_SEARCH_RESULTS,
-    RECORDS_TAG,
-    RunStore,
-    _shown,
-    flatten_params,
-    search_filter,
-)
-from ncaa_eval.tracking.uri import one_line, sqlite_path
+from ncaa_eval.tracking.search import check_max_results, search_filter, shown
+from ncaa_eval.tracking.store import RunStore
+from ncaa_eval.tracking.uri import sqlite_path
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -198,7 +194,7 @@ def resolve_run(store: RunStore, prefix: str) -> str:
     """
     if store_is_missing(store):
         raise RunNotFoundError(
-            f"No run {_shown(prefix)}: there is no MLflow store at {store.tracking_uri} yet; "
+            f"No run {shown(prefix)}: there is no MLflow store at {store.tracking_uri} yet; "
             "train a model first or pass --tracking-uri / MLFLOW_TRACKING_URI."
         )
     return store.resolve_run_id(prefix)
@@ -213,22 +209,21 @@ def search_runs(
 ) -> list[RunSummary]:
     """The experiment's runs, newest first, failed and unfinished ones included.
 
-    Unlike :meth:`RunStore.list_runs` this downloads nothing: each row comes from the run's tags,
-    metrics and status, so runs that never saved their records (status FAILED or KILLED) are
+    Unlike :meth:`RunStore.list_runs` this downloads nothing: each row comes from the run's params,
+    tags, metrics and status, so runs that never saved their records (status FAILED or KILLED) are
     listed too, with None for what they lack.
 
     Args:
         store: The store and experiment to search.
-        model_type: Only runs of this model type (tag ``model_type``).
-        league: Only ``"M"`` or ``"W"`` runs (tag ``league``).
+        model_type: Only runs of this model type (param ``model_type``).
+        league: Only ``"M"`` or ``"W"`` runs (param ``league``).
         max_results: At most this many runs (1 to 50,000).
 
     Raises:
         NcaaEvalError: A filter value is invalid.
         TrackingStoreError: The store cannot be read.
     """
-    if not 1 <= max_results <= MAX_SEARCH_RESULTS:
-        raise NcaaEvalError(f"The limit must be 1 to {MAX_SEARCH_RESULTS}, not {max_results}.")
+    check_max_results(max_results, "The limit")
     filter_string = search_filter(model_type, league)
     if store_is_missing(store):
         return []
@@ -237,16 +232,16 @@ def search_runs(
 
 
 def summarize(run: Run) -> RunSummary:
-    """A :class:`RunSummary` from an MLflow run's info, tags and latest metrics."""
+    """A :class:`RunSummary` from an MLflow run's info, params, tags and latest metrics."""
     tags: dict[str, str] = dict(run.data.tags)
     metrics: dict[str, float] = dict(run.data.metrics)
     return RunSummary(
         run_id=str(run.info.run_id),
         run_name=run.info.run_name or tags.get("mlflow.runName") or None,
-        model_type=tags.get("model_type"),
-        league=tags.get("league"),
-        start_year=_int(tags.get("start_year")),
-        end_year=_int(tags.get("end_year")),
+        model_type=run_fact(run, "model_type"),
+        league=run_fact(run, "league"),
+        start_year=_int(run_fact(run, "start_year")),
+        end_year=_int(run_fact(run, "end_year")),
         prediction_count=_int(tags.get("prediction_count")),
         brier=metrics.get("brier"),
         log_loss=metrics.get("log_loss"),
@@ -272,8 +267,7 @@ def run_details(store: RunStore, run_id: str, *, artifacts: bool = True) -> RunD
         DataValidationError: The run's saved record is invalid.
         TrackingStoreError: The store cannot be read.
     """
-    run_id = store._check_id(run_id)
-    run = store._get_run(run_id)
+    run = store.get_run(run_id)
     summary = summarize(run)
     record = store.load_run(run_id) if summary.has_records else None
     per_season = {SEASON_BRIER, SEASON_LOG_LOSS}
@@ -302,11 +296,9 @@ def season_scores(store: RunStore, run_id: str) -> list[SeasonScore]:
 
 def list_artifacts(store: RunStore, run_id: str) -> list[ArtifactEntry]:
     """Every artifact file of the run, folders walked recursively, sorted by path."""
-    from mlflow.exceptions import MlflowException
-
     found: list[ArtifactEntry] = []
     folders: list[str | None] = [None]
-    try:
+    with store_errors(f"Cannot list the artifacts of run {run_id}"):
         while folders:
             for info in store.client.list_artifacts(run_id, folders.pop()):
                 if info.is_dir:
@@ -314,10 +306,6 @@ def list_artifacts(store: RunStore, run_id: str) -> list[ArtifactEntry]:
                 else:
                     size = info.file_size
                     found.append(ArtifactEntry(str(info.path), None if size is None else int(size)))
-    except (MlflowException, OSError) as exc:
-        raise TrackingStoreError(
-            f"Cannot list the artifacts of run {run_id}: {one_line(exc)}"
-        ) from exc
     return sorted(found, key=lambda a: a.path)
 
 
@@ -409,14 +397,8 @@ def best_positions(values: Sequence[float | None], *, lower_is_better: bool) -> 
 
 
 def _history(store: RunStore, run_id: str, key: str) -> dict[int, float]:
-    from mlflow.exceptions import MlflowException
-
-    try:
+    with store_errors(f"Cannot read the {key} history of run {run_id}"):
         history = store.client.get_metric_history(run_id, key)
-    except MlflowException as exc:
-        raise TrackingStoreError(
-            f"Cannot read the {key} history of run {run_id}: {one_line(exc)}"
-        ) from exc
     latest: dict[int, tuple[int, float]] = {}
     for metric in history:
         step, stamp = int(metric.step), int(metric.timestamp)

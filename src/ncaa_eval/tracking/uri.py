@@ -11,6 +11,9 @@ the first time under a :class:`filelock.FileLock` kept next to the database (``m
 once the schema exists, concurrent writers are fine (MLflow sets a busy timeout). For HTTP servers
 it first checks, with one request and a short connect timeout, that something answers at the URI,
 and bounds MLflow's retries, which otherwise back off for minutes when the server is down.
+
+:func:`apply_mlflow_defaults` is the only function of the tracking package that changes the
+process environment or a logger's level; it never overrides a value the user set.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote
 
-from ncaa_eval.tracking.errors import TrackingStoreError
+from ncaa_eval.tracking.errors import TrackingStoreError, one_line
 
 #: Retry/timeout bounds applied to HTTP tracking servers unless the user set these variables. With
 #: 2 retries, a request to a server that went down fails after about 5 s (refused) and at worst
@@ -81,11 +84,35 @@ def is_http_uri(uri: str) -> bool:
     return uri.lower().startswith(("http://", "https://"))
 
 
-def bound_http_retries() -> None:
-    """Apply :data:`HTTP_ENV_DEFAULTS` to the process environment, keeping any value already set.
+def apply_mlflow_defaults(uri: str) -> None:
+    """Set ncaa-eval's process-wide defaults for MLflow: the one place the tracking package
+    changes ``os.environ`` or a logger's level.
 
-    MLflow reads these variables at each request, so this takes effect for later requests.
+    Called by :func:`initialize_store`, on the first use of a store. Nothing a user set is
+    overridden: a variable already set keeps its value (``os.environ.setdefault``), a logger
+    with a level of its own keeps it.
+
+    * ``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT=true``: MLflow otherwise prints "View run ... at:
+      URL" on stdout when a run on a server ends, after our summary and inside ``--json``
+      output.
+    * The loggers ``mlflow.store.db.utils`` and ``alembic.runtime.migration`` at WARNING: they
+      log "Creating initial MLflow database tables..." at INFO on a new SQLite store.
+    * For an HTTP(S) ``uri``, :data:`HTTP_ENV_DEFAULTS` (MLflow reads them at each request).
     """
+    import logging
+
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+    if is_http_uri(uri):
+        bound_http_retries()
+
+
+def bound_http_retries() -> None:
+    """Apply :data:`HTTP_ENV_DEFAULTS`, keeping any value already set (by
+    :func:`apply_mlflow_defaults`)."""
     for name, value in HTTP_ENV_DEFAULTS.items():
         os.environ.setdefault(name, value)
 
@@ -108,7 +135,7 @@ def initialize_store(uri: str, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
     with _ready_guard:
         if uri in _ready:
             return
-        _quiet_mlflow()
+        apply_mlflow_defaults(uri)
         db = sqlite_path(uri)
         if db is not None:
             from filelock import FileLock, Timeout
@@ -132,27 +159,9 @@ def initialize_store(uri: str, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
                 ) from exc
         else:
             if is_http_uri(uri):
-                bound_http_retries()
                 probe_http_server(uri)
             _touch(uri)
         _ready.add(uri)
-
-
-def _quiet_mlflow() -> None:
-    """Keep MLflow's chatter out of ncaa-eval's output, unless the user asked for it.
-
-    MLflow logs "Creating initial MLflow database tables..." at INFO on a new SQLite store, and
-    prints "View run ... at: URL" on stdout when a run on a server ends, after our summary (and
-    inside ``--json`` output). Both are switched off here; an environment variable the user set
-    wins.
-    """
-    import logging
-
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.WARNING)
 
 
 def _preload_sqlalchemy_store() -> None:
@@ -260,9 +269,3 @@ def _http_reason(exc: BaseException) -> str:
         if needle.lower() in text.lower():
             return reason
     return one_line(exc, 160)
-
-
-def one_line(exc: BaseException, limit: int = 200) -> str:
-    """The first line of an exception's message, shortened to ``limit`` characters."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."

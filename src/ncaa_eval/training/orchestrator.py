@@ -36,6 +36,7 @@ from ncaa_eval.transform.serving import ChronologicalDataServer
 
 if TYPE_CHECKING:
     from ncaa_eval.tracking import ModelRun, RunStore
+    from ncaa_eval.tracking.artifacts import RunDataset
 
 
 class TrainRequest(BaseModel):
@@ -152,7 +153,14 @@ def train(
     Raises:
         NcaaEvalError: bad input (before any run is created) or a tracking store problem.
     """
-    from ncaa_eval.tracking import PREDICTION_COLUMNS, ModelRun, RunStore, git_info
+    from ncaa_eval.tracking import (
+        PREDICTION_COLUMNS,
+        ModelRun,
+        RunStore,
+        code_git_info,
+        identity_params,
+        run_signals,
+    )
 
     clock_start = time.perf_counter()
     prepared = prepare(request)
@@ -162,24 +170,27 @@ def train(
     run_name = request.run_name or (
         f"{request.model}-{request.start_year}-{request.end_year}" + ("-demo" if demo else "")
     )
-    git = git_info(Path.cwd())
-    source = Path(__file__).resolve().parent
-    if git.hash == "unknown" and "site-packages" not in source.parts:
-        # Not run from a checkout: describe the checkout ncaa-eval itself runs from (an editable
-        # install), as MLflow's own mlflow.source.git.commit tag does for `python -m`.
-        git = git_info(source)
+    # The commit of the code that runs (the checkout holding ncaa_eval), not of the cwd.
+    git = code_git_info()
     hyperparameters = prepared.config.model_dump(mode="json")
-    tags = {
-        "model_type": request.model,
-        "league": request.league,
-        "start_year": str(request.start_year),
-        "end_year": str(request.end_year),
-        "ncaa_eval_version": __version__,
-    }
+    # Logged as the run starts, so the MLflow UI shows them for a run that fails too; checked
+    # here (a hyperparameter clashing with a run param) before any run exists.
+    params = identity_params(
+        request.model, request.start_year, request.end_year, request.league, hyperparameters
+    )
     if on_start is not None:
         on_start(prepared.seasons)
     tracking_start = time.perf_counter()
-    with store.start_run(run_name=run_name, tags=tags) as run_id:
+    # The command boundary: SIGTERM and Ctrl-C end the run KILLED (see run_signals).
+    with (
+        run_signals() as signals,
+        store.start_run(
+            run_name=run_name,
+            tags={"ncaa_eval_version": __version__},
+            params=params,
+            signals=signals,
+        ) as run_id,
+    ):
         started = dt.datetime.now(dt.UTC)
         forecast_start = time.perf_counter()
         result = walk_forward(
@@ -250,7 +261,7 @@ def _record(
     Returns the seconds spent drawing the charts (the rest is MLflow's).
     """
     from ncaa_eval.evaluation.plots import write_run_plots
-    from ncaa_eval.tracking.artifacts import log_dataset, log_model_dir, log_plots_dir
+    from ncaa_eval.tracking.artifacts import log_datasets, log_model_dir, log_plots_dir
 
     run_id = record.run_id
     store.save_run(record, predictions)
@@ -285,13 +296,55 @@ def _record(
         write_run_plots(result.scored, season_metrics, metrics.brier, title, plots)
         charting = time.perf_counter() - chart_start
         log_plots_dir(store, run_id, plots)
-    log_dataset(
-        store,
-        run_id,
-        predictions.drop(columns=["pred_win_prob", "run_id"]),
-        name=f"{record.league}-tournaments-{record.start_year}-{record.end_year}"
-        + ("-demo" if prepared.repository.is_demo else ""),
-        source=str(prepared.repository.root.resolve()),
-        digest=prepared.repository.digest,
-    )
+    log_datasets(store, run_id, _datasets(record, result, prepared))
     return charting
+
+
+def _datasets(record: ModelRun, result: WalkForwardResult, prepared: _Prepared) -> list[RunDataset]:
+    """The run's dataset inputs: the games the final model learned from (context ``training``)
+    and the tournament games it was scored on (context ``evaluation``)."""
+    from ncaa_eval.evaluation.walk_forward import training_mask
+    from ncaa_eval.model.base import FeatureModelConfig, StatefulModel
+    from ncaa_eval.tracking.artifacts import RunDataset
+
+    repository, league = prepared.repository, record.league
+    history = [s for s in repository.seasons_available(league) if s <= record.end_year]
+    games = repository.games(league, history)
+    if not isinstance(result.model, StatefulModel):
+        # As walk_forward fits the final model: every game through end_year but the first days
+        # of each regular season.
+        config = prepared.config
+        features = config if isinstance(config, FeatureModelConfig) else FeatureModelConfig()
+        games = games[training_mask(games, record.end_year + 1, features.train_min_day)]
+    scored = result.scored[["game_id", "season", "day_num", "team_a_id", "team_b_id", "team_a_won"]]
+
+    def seasons(frame: pd.DataFrame) -> dict[str, int]:
+        if frame.empty:
+            return {}
+        return {
+            "first_season": int(frame["season"].min()),
+            "last_season": int(frame["season"].max()),
+        }
+
+    suffix = "-demo" if repository.is_demo else ""
+    source, digest = str(repository.root.resolve()), repository.digest
+    span = seasons(games)
+    first = span.get("first_season", record.start_year)
+    return [
+        RunDataset(
+            games,
+            f"{league}-games-{first}-{record.end_year}{suffix}",
+            digest,
+            source,
+            "training",
+            span,
+        ),
+        RunDataset(
+            scored,
+            f"{league}-tournaments-{record.start_year}-{record.end_year}{suffix}",
+            digest,
+            source,
+            "evaluation",
+            seasons(scored),
+        ),
+    ]
