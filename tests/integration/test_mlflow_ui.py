@@ -149,7 +149,8 @@ def test_the_printed_link_opens_the_runs_table_with_the_run_and_its_brier(
             assistant = page.get_by_role("button", name="Close")
             if assistant.count():
                 assistant.first.click()
-            page.wait_for_load_state("networkidle")
+            # The UI polls the server, so the network never goes idle: let the re-sort settle.
+            page.wait_for_timeout(2_000)
             page.get_by_text(run_name).first.wait_for(timeout=30_000)
             page.screenshot(path=str(workspace / "mlflow-ui.png"))
         finally:
