@@ -367,7 +367,7 @@ def test_show_with_a_full_id(trained: Trained) -> None:
     assert f"Run {trained.elo_k30}" in out
     expected = ["elo-k30", "FINISHED", "2023-2025", record.git_hash, record.ncaa_eval_version]
     expected += [str(record.prediction_count), "Hyperparameters", "k_tournament", "Per season"]
-    expected += ["Artifacts", "predictions.parquet", "config.json", "model/"]
+    expected += ["Artifacts", "predictions.parquet", "config.json", "MLflow Model: runs:/"]
     for text in expected:
         assert text in out, text
     k_row = next(line for line in out.splitlines() if re.search(r"│ k\s+│", line))
@@ -402,7 +402,9 @@ def test_show_json(trained: Trained) -> None:
     assert {s["season"]: s["brier"] for s in data["seasons"]} == {m.step: m.value for m in history}
     paths = {a["path"]: a["size"] for a in data["artifacts"]}
     assert {"config.json", "predictions.parquet"} <= set(paths)
-    assert any(p.startswith("model/") for p in paths)
+    assert not any(p.startswith("model/") for p in paths)  # a logged model, not an artifact
+    assert data["model_uri"] == f"runs:/{trained.elo}/model"
+    assert data["model_id"].startswith("m-")
     assert all(isinstance(size, int) and size > 0 for size in paths.values())
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from click.testing import Result
 
+from ncaa_eval import DEMO_EXPERIMENT
 from ncaa_eval.evaluation.walk_forward import play_in_mask
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.model.elo import EloConfig
@@ -168,7 +169,7 @@ def test_train_tracks_exports_and_reloads_every_builtin_model(
         assert run.data.tags.get("mlflow.source.git.commit") != workspace.git_hash
     summary = _summary(result)
     assert summary["run id"] == run.info.run_id
-    assert summary["run name"] == f"{model}-{DEMO[0]}-{DEMO[1]}"
+    assert summary["run name"] == f"{model}-{DEMO[0]}-{DEMO[1]}-demo"
     assert summary["seasons"] == "2019-2021 (3 tournaments)"
     n, scored = tracked.record.prediction_count, int(run.data.metrics["scored_games"])
     assert summary["predictions"] == f"{n} ({scored} scored, First Four excluded)"
@@ -501,10 +502,11 @@ def test_processes_started_together_on_a_fresh_folder_all_finish(
         check_tracked_run(fresh_folder_runs.uri, run, expected, tmp_path / str(i))
     assert {p.name for p in (folder / "out" / "runs").iterdir()} == {r.info.run_id for r in runs}
     # Artifacts sit beside the database, not in whatever folder MLflow was first opened from.
-    assert {p.name for p in (folder / "mlruns" / "ncaa-eval").iterdir()} == {
-        r.info.run_id for r in runs
-    }
-    listed = RunStore(fresh_folder_runs.uri).list_runs()
+    # (Demo-league runs have their own experiment; its models/ holds the runs' MLflow Models.)
+    beside = folder / "mlruns" / DEMO_EXPERIMENT
+    assert {p.name for p in beside.iterdir()} == {r.info.run_id for r in runs} | {"models"}
+    assert len(list((beside / "models").iterdir())) == FRESH_PROCESSES
+    listed = RunStore(fresh_folder_runs.uri, DEMO_EXPERIMENT).list_runs()
     assert {r.run_id for r in listed} == {r.info.run_id for r in runs}
 
 

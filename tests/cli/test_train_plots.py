@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ncaa_eval import DEMO_EXPERIMENT
 from tests.conftest import Invoke
 from tests.evaluation.test_plots import check_png
 from tests.helpers.mlflow_store import MLFLOW_ENV_VARS, assert_no_active_run
@@ -54,10 +55,13 @@ def test_a_training_run_logs_its_charts(
     for name in PLOTS:
         check_png(folder.parent / name)
 
-    shown = run_cli("runs", "show", run_id[:8], "--tracking-uri", uri).output
+    demo = ("--experiment", DEMO_EXPERIMENT)
+    shown = run_cli("runs", "show", run_id[:8], "--tracking-uri", uri, *demo).output
     for name in PLOTS:
         assert name in shown, shown
-    listed = json.loads(run_cli("runs", "show", run_id, "--json", "--tracking-uri", uri).stdout)
+    listed = json.loads(
+        run_cli("runs", "show", run_id, "--json", "--tracking-uri", uri, *demo).stdout
+    )
     sizes = {a["path"]: a["size"] for a in listed["artifacts"]}
     for name in PLOTS:
         assert sizes[name] == (folder.parent / name).stat().st_size

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from ncaa_eval import DEMO_EXPERIMENT
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.model import registry
 from ncaa_eval.model.elo import EloModel
@@ -150,12 +151,16 @@ def tracking_uri(mlflow_template: Path, tmp_path: Path, monkeypatch: pytest.Monk
     return use_store_copy(mlflow_template, tmp_path / "work", monkeypatch)
 
 
-def check_finished_run(uri: str) -> None:
-    """The store holds exactly one FINISHED run of the plugin, with its params and model."""
+def check_finished_run(uri: str, *, load_model: bool = True) -> None:
+    """The store holds exactly one FINISHED run of the plugin, with its params and model.
+
+    ``load_model``: load the run's MLflow Model here (the plugin must be importable here).
+    """
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name("ncaa-eval")
+    # The plugin trains on the demo league, whose runs have an experiment of their own.
+    experiment = client.get_experiment_by_name(DEMO_EXPERIMENT)
     assert experiment is not None
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 1
@@ -166,8 +171,36 @@ def check_finished_run(uri: str) -> None:
     assert run.data.params["features.seeds"] == "True"
     assert run.data.metrics["scored_games"] == 3 * 63
     assert run.data.metrics["brier"] < 0.25  # the seed rule knows something
-    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
-    assert {"model/config.json", "model/model.json"} <= artifacts
+    assert run.outputs is not None
+    assert len(run.outputs.model_outputs) == 1
+    if load_model:
+        check_run_model(uri, run.info.run_id)
+
+
+def check_run_model(uri: str, run_id: str) -> None:
+    """The plugin run's MLflow Model loads without pickle and gives the run's last forecasts."""
+    import os
+
+    import mlflow.pyfunc
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    from ncaa_eval.tracking import RunStore
+
+    preds = RunStore(uri).load_predictions(run_id)
+    last = preds[preds["season"] == preds["season"].max()]
+    previous = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
+    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
+    try:
+        with _use_tracking_uri(uri):
+            model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    finally:
+        if previous is None:
+            del os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"]
+        else:
+            os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = previous
+    got = model.predict(last[["season", "team_a_id", "team_b_id"]])
+    assert list(got) == pytest.approx(list(last["pred_win_prob"]), abs=1e-9)
+    assert type(model.unwrap_python_model().forecaster.model).__module__ == PLUGIN_MODULE
 
 
 def test_an_entry_point_registers_the_plugin(
@@ -269,7 +302,7 @@ def test_a_fresh_process_discovers_and_trains_the_plugin(
         command, cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    check_finished_run(uri)
+    check_finished_run(uri, load_model=False)
     assert PLUGIN_MODULE not in sys.modules  # the discovery happened over there, not here
 
 

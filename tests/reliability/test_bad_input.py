@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from ncaa_eval import DEMO_EXPERIMENT
 from ncaa_eval.cli.main import cli
 from ncaa_eval.ingest import import_kaggle
 from ncaa_eval.tracking import RunStore
@@ -85,7 +86,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         assert trained.exit_code == 0, trained.output
         counter = iter(range(1, 16))
         mp.setattr(uuid, "uuid4", lambda: uuid.UUID(f"{TWIN_PREFIX}{next(counter):x}" + "0" * 23))
-        store = RunStore(uri)
+        store = RunStore(uri, DEMO_EXPERIMENT)  # beside the trained run
         for name in ("twin-1", "twin-2"):
             with store.start_run(run_name=name):
                 pass
@@ -184,7 +185,8 @@ TRAIN = ("train", "--model", "elo", "--data-dir", "{data}", "--output-dir", "{tm
          "--tracking-uri", "{uri}")  # fmt: skip
 TRAIN_2019 = (*TRAIN, "--start-year", "2019", "--end-year", "2019")
 IMPORT = ("data", "import", "{tmp}/src", "--data-dir", "{data}")
-RUNS = ("--tracking-uri", "{uri}")
+#: The world's run is trained on the demo league, so it lives in the demo experiment.
+RUNS = ("--tracking-uri", "{uri}", "--experiment", DEMO_EXPERIMENT)
 ON_LINUX = (pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc"),)
 
 CASES = [

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 #: The files ``--output-dir/runs/<run id>/`` holds, and nothing else.
 EXPORT_FILES = ["predictions.parquet", "run.json"]
 #: The run's top-level artifacts.
-ARTIFACTS = ["config.json", "model", "plots", "predictions.csv", "predictions.parquet"]
+ARTIFACTS = ["config.json", "plots", "predictions.csv", "predictions.parquet"]
 #: The run's charts, under ``plots/``.
 PLOTS = ["plots/reliability.png", "plots/season_brier.png"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -379,9 +379,21 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
     if issubclass(get_model(expected.model), StatefulModel):
         assert learned["num_rows"] == len(played)  # Elo learns every game
 
-    # The fitted model: JSON/UBJ files, never pickle, reloadable by its registered class.
-    model_dir = artifacts / "model"
-    assert not [p for p in model_dir.rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
+    # The MLflow Model (a logged model, not a run artifact): the model's own files, never pickle;
+    # it answers for the last season exactly as the walk-forward did.
+    from mlflow.artifacts import download_artifacts
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    # MLflow resolves the logged model behind runs:/ with the global tracking URI.
+    with _use_tracking_uri(uri):
+        mlflow_model = Path(
+            download_artifacts(f"runs:/{run_id}/model", dst_path=str(scratch / "mlflow-model"))
+        )
+    assert (mlflow_model / "MLmodel").is_file()
+    assert not [p for p in mlflow_model.rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
+    check_model_answers(uri, run_id, predictions, repo, expected.league)
+    # The model fitted through the last tournament, which `predict` carries to later seasons.
+    model_dir = mlflow_model / "artifacts" / "forecaster" / "fitted"
     saved = json.loads((model_dir / "config.json").read_text())
     assert saved == {"model": expected.model, "config": hyperparameters}
     model = get_model(expected.model).load(model_dir)
@@ -401,6 +413,51 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
         assert pq.read_table(folder / "predictions.parquet").equals(table)
         check_clean_exports(expected.output_dir)
     return Tracked(run, record, predictions, model, artifacts)
+
+
+def tournament_courts(repo: ParquetRepository, league: str, rows: pd.DataFrame) -> list[str]:
+    """Team A's side (H/A/N) of each tournament game in ``rows`` (one season's predictions).
+
+    Early rounds of the women's tournament are often on a home court.
+    """
+    games = repo.games(league, sorted(set(rows["season"].astype(int))))  # type: ignore[arg-type]
+    played = games[games["is_tournament"]]
+    out: dict[tuple[int, int], str] = {}
+    for w, lose, w_loc in zip(
+        played["w_team_id"], played["l_team_id"], played["w_loc"], strict=True
+    ):
+        a, b = sorted((int(w), int(lose)))
+        side = str(w_loc)
+        out[(a, b)] = side if int(w) == a else {"H": "A", "A": "H", "N": "N"}[side]
+    return [
+        out[(int(a), int(b))] for a, b in zip(rows["team_a_id"], rows["team_b_id"], strict=True)
+    ]
+
+
+def check_model_answers(
+    uri: str, run_id: str, predictions: pd.DataFrame, repo: ParquetRepository, league: str
+) -> None:
+    """``runs:/<id>/model``, loaded by MLflow with pickle refused, gives the last season's
+    predictions to 1e-9 (told each game's court, as the walk-forward was)."""
+    import mlflow.pyfunc
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    last = predictions[predictions["season"] == predictions["season"].max()]
+    previous = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
+    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
+    try:
+        with _use_tracking_uri(uri):
+            model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", None)
+        else:
+            os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = previous
+    rows = last[["season", "team_a_id", "team_b_id"]].assign(
+        team_a_loc=tournament_courts(repo, league, last)
+    )
+    got = np.asarray(model.predict(rows), dtype=float)
+    np.testing.assert_allclose(got, last["pred_win_prob"].to_numpy(), rtol=0, atol=1e-9)
 
 
 def code_commit() -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.tracking.errors import RunNotFoundError, store_errors
+from ncaa_eval.tracking.lineage import KIND_TAG
 from ncaa_eval.tracking.params import RECORDS_TAG, flatten_params, run_fact
 from ncaa_eval.tracking.records import ModelRun
 from ncaa_eval.tracking.search import check_max_results, search_filter, shown
@@ -117,6 +118,13 @@ class RunDetails:
     metrics: dict[str, float]
     seasons: list[SeasonScore]
     artifacts: list[ArtifactEntry]
+    #: The id of the run's MLflow Model (``runs:/<id>/model``); None if it logged none.
+    model_id: str | None = None
+
+    @property
+    def model_uri(self) -> str | None:
+        """``runs:/<run id>/model`` when the run logged an MLflow Model."""
+        return None if self.model_id is None else f"runs:/{self.summary.run_id}/model"
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data."""
@@ -128,6 +136,8 @@ class RunDetails:
                 {"season": s.season, "brier": s.brier, "log_loss": s.log_loss} for s in self.seasons
             ],
             "artifacts": [{"path": a.path, "size": a.size} for a in self.artifacts],
+            "model_uri": self.model_uri,
+            "model_id": self.model_id,
         }
 
 
@@ -224,7 +234,9 @@ def search_runs(
         TrackingStoreError: The store cannot be read.
     """
     check_max_results(max_results, "The limit")
-    filter_string = search_filter(model_type, league)
+    # Runs that record what a forecast wrote (lineage, nested under a training run) are not
+    # training runs.
+    filter_string = search_filter(model_type, league, [f"tags.`{KIND_TAG}` IS NULL"])
     if store_is_missing(store):
         return []
     runs = store.find_runs(filter_string, max_results)
@@ -272,12 +284,14 @@ def run_details(store: RunStore, run_id: str, *, artifacts: bool = True) -> RunD
     record = store.load_run(run_id) if summary.has_records else None
     per_season = {SEASON_BRIER, SEASON_LOG_LOSS}
     metrics = {k: float(v) for k, v in run.data.metrics.items() if k not in per_season}
+    outputs = run.outputs.model_outputs if run.outputs is not None else []
     return RunDetails(
         summary=summary,
         record=record,
         metrics=metrics,
         seasons=season_scores(store, run_id),
         artifacts=list_artifacts(store, run_id) if artifacts else [],
+        model_id=str(outputs[-1].model_id) if outputs else None,
     )
 
 

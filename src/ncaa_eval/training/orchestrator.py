@@ -261,7 +261,7 @@ def _record(
     Returns the seconds spent drawing the charts (the rest is MLflow's).
     """
     from ncaa_eval.evaluation.plots import write_run_plots
-    from ncaa_eval.tracking.artifacts import log_datasets, log_model_dir, log_plots_dir
+    from ncaa_eval.tracking.artifacts import log_datasets, log_plots_dir
 
     run_id = record.run_id
     store.save_run(record, predictions)
@@ -286,9 +286,7 @@ def _record(
         },
     )
     with tempfile.TemporaryDirectory(prefix="ncaa-eval-model-") as tmp:
-        model_dir = Path(tmp) / "model"
-        result.model.save(model_dir)
-        log_model_dir(store, run_id, model_dir)
+        _log_model(store, run_id, result, prepared, Path(tmp) / "forecaster")
         league = {"M": "men", "W": "women"}[record.league]
         title = f"{record.model_type}, {league}, {record.start_year}-{record.end_year}"
         plots = Path(tmp) / "plots"
@@ -348,3 +346,47 @@ def _datasets(record: ModelRun, result: WalkForwardResult, prepared: _Prepared) 
             seasons(scored),
         ),
     ]
+
+
+def _log_model(
+    store: RunStore, run_id: str, result: WalkForwardResult, prepared: _Prepared, folder: Path
+) -> None:
+    """Log the run's MLflow Model: the last season's forecaster with its teams' state."""
+    from ncaa_eval.model.packaged import LOADER, write_packaged
+    from ncaa_eval.tracking.models import BASE_REQUIREMENTS, log_run_model, pinned_requirements
+    from ncaa_eval.training.packaging import last_season_teams
+
+    assert result.forecaster is not None
+    state = last_season_teams(result, prepared.repository)
+    season = result.seasons[-1]
+    write_packaged(
+        folder,
+        forecaster=result.forecaster,
+        fitted=result.model,
+        league=result.league,
+        season=season,
+        state=state,
+    )
+    seeded = state.teams.loc[state.teams["seed"].notna(), "team_id"].astype(int).tolist()
+    pair = (seeded or state.teams["team_id"].astype(int).tolist())[:2]
+    example = pd.DataFrame({"season": [season], "team_a_id": [pair[0]], "team_b_id": [pair[1]]})
+    log_run_model(
+        store,
+        run_id,
+        folder,
+        loader=LOADER,
+        input_example=example,
+        requirements=pinned_requirements([*BASE_REQUIREMENTS, *_model_distributions(prepared)]),
+    )
+
+
+def _model_distributions(prepared: _Prepared) -> list[str]:
+    """The distributions a model class needs beyond the base ones: its library, or its plugin."""
+    import importlib.metadata
+
+    top = prepared.model_class.__module__.split(".")[0]
+    if top != "ncaa_eval":
+        return list(importlib.metadata.packages_distributions().get(top, []))
+    return {"xgboost": ["xgboost-cpu", "xgboost"], "logistic_regression": ["scikit-learn"]}.get(
+        prepared.model_class.name, []
+    )

@@ -131,4 +131,9 @@ def _show_parts(details: RunDetails, store: RunStore) -> list[RenderableType]:
         parts.append(files)
     else:
         parts.append(Text("No artifacts.", style="yellow"))
+    if details.model_uri is not None:
+        parts.append(
+            Text(f"MLflow Model: {details.model_uri} (register it: `ncaa-eval runs register "
+                 f"{details.summary.run_id[:8]} --name NAME`)")
+        )  # fmt: skip
     return parts
