@@ -38,3 +38,14 @@ def check_writable_dir(path: Path, option: str) -> None:
             f"{option} '{path}': cannot write in '{existing}' ({exc.strerror}); choose a folder "
             f"you can write to with {option}."
         ) from exc
+
+
+def user_file_mode() -> int:
+    """The mode a new file gets under the user's umask (``0o666 & ~umask``).
+
+    Files written atomically start as ``tempfile.mkstemp``'s private 0600; give them this mode
+    before the rename, so that they end up as a plain ``open(path, "w")`` would have made them.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

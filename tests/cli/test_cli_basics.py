@@ -122,7 +122,15 @@ def test_every_command_and_sub_command_has_help_text() -> None:
 
 def test_the_lazy_listing_matches_the_commands() -> None:
     ctx = click.Context(cli, info_name="ncaa-eval")
-    assert cli.list_commands(ctx) == ["bracket", "data", "models", "predict", "runs", "train"]
+    assert cli.list_commands(ctx) == [
+        "bracket",
+        "data",
+        "models",
+        "predict",
+        "registry",
+        "runs",
+        "train",
+    ]
     assert cli.get_command(ctx, "nope") is None
 
 

@@ -167,8 +167,9 @@ def test_predict_a_season_inside_the_run_refits_as_the_run_did(forecasting: Fore
         str(out),
     )
 
-    assert "Wrote 2,278 predictions for 68 teams" in _flat(result)
-    assert "refit on games before the tournament" in _flat(result)
+    assert "Men: 68 teams from run" in _flat(result)
+    assert "Wrote 2,278 predictions to" in _flat(result)
+    assert "config refit on the data store's games before the tournament" in _flat(result)
     frame = check_submission(out, 2025, _seeded(forecasting.full, 2025))
     # The refit sees exactly what the run's walk-forward saw: the run's own 2025 forecasts.
     logged = RunStore(forecasting.uri).load_predictions(forecasting.played_run)
@@ -198,7 +199,8 @@ def test_predict_all_teams_pairs_every_team_that_played(forecasting: Forecasting
     assert len(teams) > 300
     frame = check_submission(all_csv, 2025, teams)
     n = len(teams)
-    assert f"Wrote {n * (n - 1) // 2:,} predictions for {n} teams" in _flat(result)
+    assert f"Men: {n} teams from run" in _flat(result)
+    assert f"Wrote {n * (n - 1) // 2:,} predictions to" in _flat(result)
     # A pair's forecast does not depend on which other teams are paired.
     seeded = pd.read_csv(seeded_csv, dtype={"ID": str}).set_index("ID")["Pred"]
     np.testing.assert_array_equal(frame.set_index("ID").loc[seeded.index, "Pred"], seeded)
@@ -219,8 +221,9 @@ def test_predict_a_season_whose_tournament_is_not_played(forecasting: Forecastin
         str(out),
     )
 
-    assert "Wrote 2,278 predictions for 68 teams" in _flat(result)
-    assert "run's model" in _flat(result)
+    assert "Men: 68 teams from run" in _flat(result)
+    assert "Wrote 2,278 predictions to" in _flat(result)
+    assert "run's fitted model carried forward" in _flat(result)
     frame = check_submission(out, 2025, _seeded(forecasting.unplayed, 2025))
     # The saved model (through 2024's tournament) walked on over 2025's regular season knows
     # what a refit on everything before 2025's tournament knows: the same forecasts.
@@ -348,8 +351,8 @@ def _one_error_line(result: Result, pattern: str) -> None:
             "0123456789abcdef0123456789abcdef",
             "2025",
             [],
-            r"No run id starting with '0123456789abcdef0123456789abcdef' in experiment "
-            r"'ncaa-eval'",
+            # A full run id names one run in the whole store, whatever the experiment.
+            r"No run 0123456789abcdef0123456789abcdef in the MLflow store sqlite:",
             id="unknown-run",
         ),
         pytest.param("zzz", "2025", [], r"'zzz' is not a run id", id="malformed-run"),
@@ -370,7 +373,7 @@ def _one_error_line(result: Result, pattern: str) -> None:
             id="season-after-the-data",
         ),
         pytest.param(
-            None,
+            "prefix",
             "2025",
             ["--experiment", "elsewhere"],
             r"in experiment 'elsewhere'",
@@ -392,7 +395,7 @@ def test_bad_input_is_one_error_line_and_writes_nothing(
     args = [
         command,
         "--run",
-        run or forecasting.played_run,
+        forecasting.played_run[:8] if run == "prefix" else run or forecasting.played_run,
         "--season",
         season,
         "--data-dir",
@@ -444,7 +447,7 @@ def demo_run(
     assert_no_active_run()
 
 
-@pytest.mark.parametrize(("season", "how"), [(2023, "refit"), (2025, "run's model")])
+@pytest.mark.parametrize(("season", "how"), [(2023, "refit"), (2025, "run's fitted model")])
 def test_predict_and_bracket_with_a_stateless_model(
     season: int, how: str, demo_run: tuple[str, str], demo_store: Path, tmp_path: Path
 ) -> None:

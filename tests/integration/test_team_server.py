@@ -185,6 +185,51 @@ def test_train_list_show_export_through_a_postgres_backed_server(
     )
 
 
+def test_register_alias_and_predict_from_the_registry_of_the_team_server(
+    team_server: TeamServer,
+    demo_store: Path,
+    tmp_path: Path,
+    clean_env: dict[str, str],
+    run_cli: Invoke,
+) -> None:
+    """The Model Registry on PostgreSQL: a run's model registered, aliased, predicted from."""
+    uri, experiment = team_server.uri, "team-registry"
+    done = subprocess.run(
+        _train_command(uri, demo_store, tmp_path / "out", experiment),
+        cwd=tmp_path, env=clean_env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    [run] = _runs_in(uri, experiment)
+    run_id = str(run.info.run_id)  # type: ignore[attr-defined]
+    store = ["--tracking-uri", uri, "--experiment", experiment]
+
+    said = run_cli("runs", "register", run_id[:8], "--name", "team-men", "--alias", "champion",
+                   *store)  # fmt: skip
+    assert "models:/team-men/1" in said.output
+    run_cli("runs", "register", run_id, "--name", "team-men", *store)
+    run_cli("registry", "alias", "team-men", "champion", "2", "--tracking-uri", uri)
+    [listed] = json.loads(
+        run_cli("registry", "list", "team-men", "--json", "--tracking-uri", uri).output
+    )
+    assert listed["aliases"] == {"champion": 2}
+    assert {v["run_id"] for v in listed["versions"]} == {run_id}
+    # What PostgreSQL holds.
+    pg = team_server.postgres
+    assert pg.query(
+        DATABASE, "SELECT alias, version FROM registered_model_aliases WHERE name = 'team-men'"
+    ) == [["champion", "2"]]
+
+    by_alias, by_run = tmp_path / "alias.csv", tmp_path / "run.csv"
+    run_cli("predict", "--model", "models:/team-men@champion", "--season", str(YEARS[1]),
+            "--output", str(by_alias), "--data-dir", str(demo_store), *store)  # fmt: skip
+    run_cli("predict", "--run", run_id, "--season", str(YEARS[1]),
+            "--output", str(by_run), "--data-dir", str(demo_store), *store)  # fmt: skip
+    assert by_alias.read_bytes() == by_run.read_bytes()
+    result = run_cli("registry", "alias", "team-men", "nope", "--delete", "--tracking-uri", uri,
+                     expect=1)  # fmt: skip
+    assert result.output.startswith("Error: Model 'team-men' has no alias 'nope'")
+
+
 def test_processes_training_at_once_against_one_server_all_finish(
     team_server: TeamServer, demo_store: Path, tmp_path: Path, clean_env: dict[str, str]
 ) -> None:

@@ -9,6 +9,7 @@ import click
 from ncaa_eval.cli.options import (
     data_dir_option,
     experiment_option,
+    model_uri_option,
     run_option,
     tracking_uri_option,
 )
@@ -16,6 +17,7 @@ from ncaa_eval.cli.options import (
 
 @click.command()
 @run_option
+@model_uri_option
 @click.option("--season", type=int, required=True, help="Season whose bracket is simulated.")
 @data_dir_option
 @click.option(
@@ -30,7 +32,8 @@ from ncaa_eval.cli.options import (
 @tracking_uri_option
 @experiment_option
 def bracket(
-    run_id: str,
+    run_id: str | None,
+    model_uri: str | None,
     season: int,
     data_dir: Path,
     sims: int | None,
@@ -40,47 +43,33 @@ def bracket(
     tracking_uri: str | None,
     experiment: str,
 ) -> None:
-    """Simulate SEASON's bracket (First Four included) with a run's pairwise probabilities.
+    """Simulate SEASON's bracket (First Four included) with a run's or model's probabilities.
 
     Exact by default (the bracket is small); --sims N samples N brackets, reproducible with
-    --seed.
+    --seed. The table is recorded in MLflow as a run nested under the source run.
     """
     from rich.table import Table
 
     from ncaa_eval.cli.console import console
-    from ncaa_eval.forecast.bracket import (
-        ROUND_NAMES,
-        SHORT_ROUND_NAMES,
-        exact_bracket,
-        monte_carlo_bracket,
-    )
-    from ncaa_eval.forecast.from_run import forecast_from_run
+    from ncaa_eval.forecast.bracket import ROUND_NAMES, SHORT_ROUND_NAMES
+    from ncaa_eval.forecast.season_bracket import season_bracket
+    from ncaa_eval.forecast.sources import resolve_source
 
-    result = forecast_from_run(
-        run_id, season, data_dir, tracking_uri=tracking_uri, experiment=experiment
-    )
-    repo, league = result.repository, result.run.league
-    seeds_df = repo.seeds(league)
-    seeds_df = seeds_df[seeds_df["season"] == season]
-    seeds = dict(zip(seeds_df["seed"].astype(str), seeds_df["team_id"].astype(int), strict=True))
-    slots = repo.slots(league)
-    slots = slots[slots["season"] == season]
-    f = result.forecast
-    if sims is None:
-        table = exact_bracket(slots, seeds, f.team_ids, f.prob, season)
-    else:
-        table = monte_carlo_bracket(slots, seeds, f.team_ids, f.prob, season, sims, seed)
-    names = repo.teams(league).set_index("team_id")["team_name"]
-    by_team = {v: k for k, v in seeds.items()}
-    table.insert(1, "team", table["team_id"].map(names).fillna("?"))
-    table.insert(2, "seed", table["team_id"].map(by_team))
-    table = table.sort_values(["Champion", "Final"], ascending=False).head(top)
+    given = [s for s in (run_id, model_uri) if s]
+    if len(given) != 1:
+        raise click.UsageError("Give exactly one of --run and --model.")
+    source = resolve_source(given[0], tracking_uri, experiment)
+    result = season_bracket(source, season, data_dir, sims=sims, seed=seed)
+    table = result.table.head(top)
     if as_json:
         click.echo(table.to_json(orient="records", indent=2))
         return
+    note = result.part.digest_note()
+    if note:
+        console.print(f"Note: {note}")
     how = "exact" if sims is None else f"{sims:,} simulated brackets, seed {seed}"
     out = Table(
-        title=f"{season} {league} bracket, run {result.run.run_id[:8]} ({how})",
+        title=f"{season} {source.league} bracket, {source.describe()} ({how})",
         caption="Chance of reaching each round: R64 round of 64 ... F4 Final Four, Champ title.",
     )
     out.add_column("team")

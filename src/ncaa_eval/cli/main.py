@@ -23,16 +23,25 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("ncaa_eval.cli.data", "data", "Import, inspect or generate the game data."),
     "models": ("ncaa_eval.cli.models", "models", "List the registered models and their configs."),
     "train": ("ncaa_eval.cli.train", "train", "Train a model walk-forward and track it in MLflow."),
-    "runs": ("ncaa_eval.cli.runs", "runs", "List, show, compare and export tracked runs."),
+    "runs": (
+        "ncaa_eval.cli.runs",
+        "runs",
+        "List, show, compare, export and register tracked runs.",
+    ),
     "predict": (
         "ncaa_eval.cli.predict",
         "predict",
-        "Write a Kaggle submission for a season from a run's model.",
+        "Write a Kaggle submission for a season from a run or model.",
     ),
     "bracket": (
         "ncaa_eval.cli.bracket",
         "bracket",
         "Simulate a season's bracket with a run's probabilities.",
+    ),
+    "registry": (
+        "ncaa_eval.cli.registry",
+        "registry",
+        "List registered models; set or move their aliases.",
     ),
 }
 

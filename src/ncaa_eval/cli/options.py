@@ -29,8 +29,14 @@ league_option = click.option(
     help="M for men, W for women.",
 )
 
-run_option = click.option(
-    "--run", "run_id", required=True, help="Run id, or a unique prefix of one."
+run_option = click.option("--run", "run_id", help="Run id, or a unique prefix of one.")
+
+model_uri_option = click.option(
+    "--model",
+    "model_uri",
+    metavar="URI",
+    help="MLflow Model instead of a run: models:/NAME@ALIAS, models:/NAME/VERSION or "
+    "runs:/ID/model.",
 )
 
 tracking_uri_option = click.option(
@@ -61,7 +67,8 @@ def _experiment_for_data(ctx: click.Context, _param: click.Parameter, value: str
     line); commands without one (``runs``) look where ``--data-dir`` would: NCAA_EVAL_DATA_DIR,
     else ``data``.
     """
-    if value:
+    if value is not None:
+        # Given, even empty: an empty name is the command's error to report, not a default.
         return value
     data_dir = ctx.params.get("data_dir") or Path(os.environ.get("NCAA_EVAL_DATA_DIR") or "data")
     return default_experiment(Path(data_dir))

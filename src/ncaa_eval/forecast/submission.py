@@ -1,12 +1,22 @@
-"""Kaggle submission files: ``ID`` = ``SSSS_AAAA_BBBB`` (AAAA < BBBB), ``Pred`` = P(A wins)."""
+"""Kaggle submission files: ``ID`` = ``SSSS_AAAA_BBBB`` (AAAA < BBBB), ``Pred`` = P(A wins).
+
+Since 2023 Kaggle takes one file holding the men's and the women's forecasts together: a
+submission is made from one source (run or model) per league, and each source records the file
+in MLflow as a run nested under its own run (see :mod:`ncaa_eval.tracking.lineage`).
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from ncaa_eval.errors import NcaaEvalError
+from ncaa_eval.forecast.sources import ForecastSource, SourceForecast, forecast_source
+from ncaa_eval.paths import user_file_mode
 
 
 def submission_frame(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -28,8 +38,101 @@ def write_submission(frame: pd.DataFrame, path: Path) -> Path:
     try:
         with os.fdopen(fd, "w", newline="") as handle:
             frame.to_csv(handle, index=False, float_format="%.6f")
+        os.chmod(tmp, user_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@dataclass
+class Submission:
+    """A written submission: its file, rows, and each league's forecast and lineage run."""
+
+    path: Path
+    rows: int
+    parts: list[SourceForecast]
+    lineage_run_ids: list[str]
+
+
+def default_submission_path(sources: list[ForecastSource], season: int) -> Path:
+    """``submission-M2025-1a2b3c4d.csv``, or ``submission-2025-<men's>-<women's>.csv``."""
+    if len(sources) == 1:
+        only = sources[0]
+        return Path(f"submission-{only.league}{season}-{only.run.run_id[:8]}.csv")
+    return Path(f"submission-{season}-" + "-".join(s.run.run_id[:8] for s in sources) + ".csv")
+
+
+def make_submission(
+    sources: list[ForecastSource],
+    season: int,
+    data_dir: Path,
+    *,
+    output: Path | None = None,
+    all_teams: bool = False,
+) -> Submission:
+    """Forecast ``season`` with each source (one per league), write one file, record it.
+
+    Everything is forecast before anything is written; the file is written inside the first
+    source's lineage run, so a store that cannot record it leaves no file.
+
+    Raises:
+        NcaaEvalError: two sources of one league, or any forecasting error.
+    """
+    from ncaa_eval.tracking.lineage import record_output
+
+    leagues = [s.league for s in sources]
+    if not sources or len(set(leagues)) != len(leagues):
+        raise NcaaEvalError(
+            "Give one run or model per league (--men and --women), not two of one league."
+        )
+    parts = [forecast_source(s, season, data_dir, all_teams=all_teams) for s in sources]
+    frame = pd.concat(
+        [submission_frame(p.forecast.pairs()) for p in parts], ignore_index=True
+    ).sort_values("ID", ignore_index=True)
+    path = output or default_submission_path(sources, season)
+    run_ids = []
+    written: list[Path] = []
+
+    def write() -> Path:
+        if not written:
+            written.append(write_submission(frame, path))
+        return written[0]
+
+    for part in parts:
+        source = part.source
+        run_ids.append(
+            record_output(
+                source.store,
+                source.run.run_id,
+                kind="submission",
+                run_name=f"submission-{season}-{source.league}",
+                params={
+                    "season": str(season),
+                    "league": source.league,
+                    "all_teams": str(all_teams).lower(),
+                    "source": source.given,
+                    "rows": str(len(frame)),
+                    "file": path.name,
+                },
+                tags=lineage_tags(part),
+                write=write,
+            )
+        )
+    return Submission(path, len(frame), parts, run_ids)
+
+
+def lineage_tags(part: SourceForecast) -> dict[str, str]:
+    """What a lineage run says about its source: model URI, registered version, data digests."""
+    source = part.source
+    tags = {"ncaa_eval.forecast": part.how}
+    if source.model_uri is not None:
+        tags["ncaa_eval.model_uri"] = source.model_uri
+    if source.registered is not None:
+        tags["ncaa_eval.registered_model"] = source.registered
+    if source.run.data_digest is not None:
+        tags["ncaa_eval.trained_data_digest"] = source.run.data_digest
+    if part.repository is not None:
+        tags["ncaa_eval.data_digest"] = part.repository.digest
+    return tags

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ncaa_eval.errors import NcaaEvalError
+from ncaa_eval.paths import user_file_mode
 from ncaa_eval.tracking.params import PREDICTIONS_FILE, RUN_FILE
 from ncaa_eval.tracking.predictions import write_predictions
 from ncaa_eval.tracking.reading import load_table
@@ -59,6 +60,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, user_file_mode())  # mkstemp makes it 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ncaa_eval.errors import DataValidationError
+from ncaa_eval.paths import user_file_mode
 from ncaa_eval.tracking.records import INT32_MAX, INT32_MIN, Prediction, is_run_id
 
 #: Schema of ``predictions.parquet``; only ``team_a_won`` may be null (a game not played yet).
@@ -327,6 +328,7 @@ def write_predictions(table: pa.Table, path: Path) -> None:
     os.close(fd)
     try:
         pq.write_table(table, tmp)
+        os.chmod(tmp, user_file_mode())  # mkstemp makes it 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -13,18 +13,19 @@ import click
 from ncaa_eval.cli.runs.compare import compare
 from ncaa_eval.cli.runs.export import export
 from ncaa_eval.cli.runs.list import list_runs
+from ncaa_eval.cli.runs.register import register
 from ncaa_eval.cli.runs.show import show
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def runs() -> None:
-    """List, show, compare and export the training runs tracked in MLflow.
+    """List, show, compare, export and register the training runs tracked in MLflow.
 
     A run is named by its id (see `runs list`) or by a unique prefix of at least 4 characters.
     """
 
 
-for _command in (list_runs, show, compare, export):
+for _command in (list_runs, show, compare, export, register):
     runs.add_command(_command)
 
-__all__ = ["compare", "export", "list_runs", "runs", "show"]
+__all__ = ["compare", "export", "list_runs", "register", "runs", "show"]

@@ -1,0 +1,203 @@
+"""Where a forecast comes from: a tracked run (``--run``) or an MLflow Model URI (``--model``).
+
+A model URI (``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/ID/model``) loads the run's
+MLflow Model, which answers for its own season with no data store; for another season the source
+run's config is refit on the data store, exactly as ``--run`` does.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ncaa_eval.errors import NcaaEvalError
+from ncaa_eval.forecast.pairs import PairForecast, forecast_pairs, season_teams, tournament_teams
+from ncaa_eval.ingest.repository import ParquetRepository
+from ncaa_eval.ingest.schema import League
+from ncaa_eval.model.packaged import PackagedForecaster, load_packaged
+from ncaa_eval.tracking import ModelRun, RunStore, is_run_id
+
+LEAGUE_NAMES = {"M": "men", "W": "women"}
+_URI_PREFIXES = ("models:/", "runs:/")
+
+
+def is_model_uri(text: str) -> bool:
+    """Whether ``text`` is a model URI rather than a run id."""
+    return text.startswith(_URI_PREFIXES)
+
+
+@dataclass
+class ForecastSource:
+    """A resolved run or model: the run's record, and the packaged model when a URI was given."""
+
+    given: str
+    run: ModelRun
+    store: RunStore
+    #: The URI given (``--model``), else None.
+    model_uri: str | None = None
+    #: ``NAME/VERSION`` when the URI named a registered model.
+    registered: str | None = None
+    packaged: PackagedForecaster | None = None
+
+    @property
+    def league(self) -> League:
+        league: League = "W" if self.run.league == "W" else "M"
+        return league
+
+    def describe(self) -> str:
+        """E.g. ``models:/ncaa-men@champion (version 3, run 1a2b3c4d)`` or ``run 1a2b3c4d``."""
+        run = f"run {self.run.run_id[:8]}"
+        if self.model_uri is None:
+            return run
+        version = f"version {self.registered.rsplit('/', 1)[1]}, " if self.registered else ""
+        return f"{self.model_uri} ({version}{run})"
+
+
+def resolve_source(text: str, tracking_uri: str | None, experiment: str) -> ForecastSource:
+    """A run id (full, or a unique prefix in ``experiment``) or a model URI, resolved.
+
+    Raises:
+        NcaaEvalError: unknown run or model, or a model not logged by ``ncaa-eval train``.
+    """
+    from ncaa_eval.tracking.models import load_run_model
+
+    store = RunStore(tracking_uri, experiment)
+    if not is_model_uri(text):
+        # A full run id names one run in the whole store, whatever its experiment.
+        run_id = text.lower() if is_run_id(text.lower()) else store.resolve_run_id(text)
+        return ForecastSource(given=text, run=store.load_run(run_id), store=store)
+    loaded = load_run_model(text, store.tracking_uri)
+    packaged = loaded.forecaster
+    if not isinstance(packaged, PackagedForecaster):
+        raise NcaaEvalError(f"{text} is not a model logged by `ncaa-eval train`.")
+    run = store.load_run(loaded.run_id)
+    return ForecastSource(
+        given=text,
+        run=run,
+        store=store,
+        model_uri=text,
+        registered=loaded.registered,
+        packaged=packaged,
+    )
+
+
+def check_league(source: ForecastSource, league: League, option: str) -> None:
+    """Refuse a source of the other league given for ``league`` (``--men``/``--women``)."""
+    if source.league != league:
+        raise NcaaEvalError(
+            f"{option} {source.given}: that is a {LEAGUE_NAMES[source.league]}'s model "
+            f"({source.run.model_type}, run {source.run.run_id[:8]}); give a "
+            f"{LEAGUE_NAMES[league]}'s run or model for {option}."
+        )
+
+
+@dataclass
+class SourceForecast:
+    """One source's pairwise forecast for a season, and how it was made."""
+
+    source: ForecastSource
+    forecast: PairForecast
+    #: None when the model answered alone (no data store read).
+    repository: ParquetRepository | None
+
+    @property
+    def how(self) -> str:
+        """How the forecast was made, for the user."""
+        if self.repository is None:
+            return "the model alone"
+        if self.forecast.refit:
+            return "the source run's config refit on the data store's games before the tournament"
+        return "the run's fitted model carried forward on the data store"
+
+    def digest_note(self) -> str | None:
+        """One line when the data store differs from the data the model was trained on."""
+        trained = self.source.run.data_digest
+        if self.repository is None or trained is None:
+            return None
+        now = self.repository.digest
+        if now == trained:
+            return None
+        return (
+            f"The data store's digest {now[:12]} differs from {trained[:12]}, the data run "
+            f"{self.source.run.run_id[:8]} was trained on."
+        )
+
+
+def forecast_source(
+    source: ForecastSource, season: int, data_dir: Path, *, all_teams: bool = False
+) -> SourceForecast:
+    """Every pair of ``season``'s tournament teams (or all its teams) from one source.
+
+    A model URI's own season uses the packaged model alone; otherwise the run is used as
+    ``--run`` always has been (refit within its years, its fitted model after them).
+
+    Raises:
+        NcaaEvalError: missing data for the season, or a season without a tournament.
+    """
+    packaged = source.packaged
+    if packaged is not None and packaged.season == season:
+        teams = packaged.all_teams if all_teams else packaged.tournament_teams
+        if not teams:
+            raise NcaaEvalError(
+                f"{source.given} has no seeded teams for {season}; use --all-teams."
+            )
+        return SourceForecast(source, packaged_pairs(packaged, teams), None)
+    repository = ParquetRepository(data_dir)
+    run = source.run
+    if run.league not in repository.leagues:
+        raise NcaaEvalError(
+            f"Run {run.run_id[:8]} is a {LEAGUE_NAMES[run.league]}'s run but the store at "
+            f"'{data_dir}' has no {LEAGUE_NAMES[run.league]}'s data; import it or pass "
+            "--data-dir."
+        )
+    teams = (
+        season_teams(repository, source.league, season)
+        if all_teams
+        else tournament_teams(repository, source.league, season)
+    )
+    with tempfile.TemporaryDirectory(prefix="ncaa-eval-model-") as tmp:
+        model_dir = fitted_model_dir(source, Path(tmp)) if season > run.end_year else None
+        forecast = forecast_pairs(
+            run.model_type,
+            run.hyperparameters,
+            run.end_year,
+            model_dir,
+            repository,
+            source.league,
+            season,
+            teams,
+        )
+    return SourceForecast(source, forecast, repository)
+
+
+def fitted_model_dir(source: ForecastSource, dest: Path) -> Path:
+    """The run's model fitted through its last tournament: from its MLflow Model, or the
+    ``model/`` folder runs logged before they had one."""
+    from ncaa_eval.tracking.artifacts import download_model_dir
+    from ncaa_eval.tracking.models import download_model_files
+
+    if source.packaged is not None:
+        return source.packaged.fitted_model_dir()
+    folder = download_model_files(source.store, source.run.run_id, dest)
+    if folder is not None:
+        return load_packaged(folder).fitted_model_dir()
+    return download_model_dir(source.store, source.run.run_id, dest)
+
+
+def packaged_pairs(packaged: PackagedForecaster, team_ids: list[int]) -> PairForecast:
+    """The packaged model's probability for every pair of ``team_ids``."""
+    import pandas as pd
+
+    ids = np.array(sorted(set(team_ids)), dtype=np.int64)
+    a, b = np.triu_indices(len(ids), k=1)
+    p = packaged.predict(
+        pd.DataFrame({"season": packaged.season, "team_a_id": ids[a], "team_b_id": ids[b]})
+    )
+    prob = np.full((len(ids), len(ids)), 0.5)
+    prob[a, b] = p
+    prob[b, a] = 1.0 - p
+    league: League = "W" if packaged.league == "W" else "M"
+    return PairForecast(packaged.season, league, ids, prob, refit=False)
