@@ -141,3 +141,32 @@ def test_mlflow_run_relaunches_a_run_with_its_config_json(
     saved = json.loads(Path(folder).read_text())
     assert saved["k"] == 30.0
     assert saved["home_edge"] == 90.0
+
+
+def test_mlflow_run_predict_writes_a_submission_from_a_model_uri(
+    demo_store: Path, mlflow_template: Path, tmp_path: Path
+) -> None:
+    """Train, then `mlflow run -e predict` with the run's model: the file, recorded on that run."""
+    uri = store_copy(mlflow_template, tmp_path / "mlflow.db")
+    train = {"model": "elo", "start_year": "2024", "end_year": "2025",
+             "data_dir": str(demo_store), "output_dir": str(tmp_path / "out")}  # fmt: skip
+    _mlflow_run(tmp_path, uri, "train", train)
+    source = only_run(uri)
+    out = tmp_path / "sub.csv"
+    params = {"model": f"runs:/{source.info.run_id}/model", "season": "2025",
+              "data_dir": str(demo_store), "output": str(out)}  # fmt: skip
+
+    output = _mlflow_run(tmp_path, uri, "predict", params)
+
+    assert "by the model alone" in " ".join(output.split())
+    rows = out.read_text().splitlines()
+    assert rows[0] == "ID,Pred"
+    assert len(rows) - 1 == 68 * 67 // 2
+    client = client_for(uri)
+    experiment = source.info.experiment_id
+    (run,) = client.search_runs([experiment], "tags.`mlflow.project.entryPoint` = 'predict'")
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mlflow.parentRunId"] == source.info.run_id
+    assert run.data.params["model"] == params["model"]
+    assert run.data.params["season"] == "2025"
+    assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["sub.csv"]
