@@ -177,8 +177,8 @@ def bench_cli_help(ctx: Context) -> list[Row]:
         Row(
             "`ncaa-eval --help` wall time",
             spread(ours, digits=3),
-            "< 0.3 s",
-            verdict(median(ours) < 0.3),
+            "< 0.1 s",
+            verdict(median(ours) < 0.1),
             f"`ncaa-eval --help`, {n} fresh processes",
             {"seconds": ours},
         )
@@ -518,6 +518,93 @@ def bench_tracking_cost(ctx: Context) -> list[Row]:
     return rows
 
 
+def bench_reads(ctx: Context) -> list[Row]:
+    """`runs list`, `runs show` and `predict --model` against MLflow-only scripts, alternated."""
+    store = ctx.need_store()
+    uri = f"sqlite:///{ctx.work / 'reads-bench.db'}"
+    common = ["--tracking-uri", uri, "--experiment", "bench"]
+    run_ids = []
+    for end in (2022, 2023, 2024, 2025):
+        sample = run([*NCAA_EVAL, "train", "--model", "elo", "--start-year", str(end - 1),
+                      "--end-year", str(end), "--data-dir", str(store), "--output-dir",
+                      str(ctx.work / "reads-out"), "--json", *common])  # fmt: skip
+        run_ids.append(str(sample.output["run_id"]))
+    last = run_ids[-1]
+    run([*NCAA_EVAL, "runs", "register", last, "--name", "bench", "--alias", "champion",
+         *common])  # fmt: skip
+    seeds = _seeded_teams(store, 2025)
+    out = ctx.work / "reads-sub.csv"
+    reference = [PYTHON, str(BENCH / "reference_reads.py")]
+    pairs = {
+        "`runs list --json`": (
+            [*NCAA_EVAL, "runs", "list", "--json", *common],
+            [*reference, "list", *common],
+        ),
+        "`runs show ID --json`": (
+            [*NCAA_EVAL, "runs", "show", last, "--json", *common],
+            [*reference, "show", "--run", last, *common],
+        ),
+        "`predict --model models:/NAME@champion` (68 teams, own season)": (
+            [
+                *NCAA_EVAL,
+                "predict",
+                "--model",
+                "models:/bench@champion",
+                "--season",
+                "2025",
+                "--output",
+                str(out),
+                "--data-dir",
+                str(store),
+                "--tracking-uri",
+                uri,
+            ],
+            [
+                *reference,
+                "predict",
+                "--model",
+                "models:/bench@champion",
+                "--season",
+                "2025",
+                "--teams",
+                ",".join(map(str, seeds)),
+                "--output",
+                str(out),
+                *common,
+            ],
+        ),
+    }
+    rows = []
+    for label, (ours_cmd, ref_cmd) in pairs.items():
+        run(ours_cmd)  # warm-up, not counted
+        run(ref_cmd)
+        ours: list[float] = []
+        theirs: list[float] = []
+        for _ in range(ctx.reps(7, 3)):
+            theirs.append(run(ref_cmd).seconds)
+            ours.append(run(ours_cmd).seconds)
+        ratio = median(ours) / median(theirs)
+        rows.append(
+            Row(
+                f"{label} against MLflow alone",
+                f"{ratio:.2f}x ({spread(ours)} vs {spread(theirs)})",
+                "<= 1.25x",
+                verdict(ratio <= 1.25),
+                "`bench/reference_reads.py` opens the same store with MlflowClient and reads "
+                "the same runs; medians, alternated in one run; a store of 4 Elo runs",
+                {"ratio": ratio, "seconds": ours, "reference_seconds": theirs},
+            )
+        )
+    return rows
+
+
+def _seeded_teams(store: Path, season: int) -> list[int]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(store / "store" / "M" / "seeds.parquet").to_pandas()
+    return sorted(table.loc[table["season"] == season, "team_id"].astype(int))
+
+
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Row]], bool]] = {
     # name: (function, part of --quick)
     "cli_help": (bench_cli_help, True),
@@ -529,6 +616,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Row]], bool]] = {
     "quality": (bench_quality, True),
     "concurrent_train": (bench_concurrent, True),
     "tracking_cost": (bench_tracking_cost, False),
+    "reads": (bench_reads, True),
 }
 
 
