@@ -153,8 +153,13 @@ def test_mlflow_run_predict_writes_a_submission_from_a_model_uri(
     _mlflow_run(tmp_path, uri, "train", train)
     source = only_run(uri)
     out = tmp_path / "sub.csv"
-    params = {"model": f"runs:/{source.info.run_id}/model", "season": "2025",
-              "data_dir": str(demo_store), "output": str(out)}  # fmt: skip
+    # data_dir relative to where `mlflow run` is started (not the project folder).
+    params = {
+        "model": f"runs:/{source.info.run_id}/model",
+        "season": "2025",
+        "data_dir": os.path.relpath(demo_store, tmp_path),
+        "output": str(out),
+    }
 
     output = _mlflow_run(tmp_path, uri, "predict", params)
 

@@ -6,3 +6,5 @@ DEFAULT_EXPERIMENT = "ncaa-eval"
 #: The experiment of runs on the synthetic demo league (``ncaa-eval data demo``), kept apart so
 #: that its made-up scores never sit next to real ones.
 DEMO_EXPERIMENT = "ncaa-eval-demo"
+#: Kaggle's league letters, as people say them.
+LEAGUE_NAMES: dict[str, str] = {"M": "men", "W": "women"}

@@ -46,6 +46,18 @@ def user_file_mode() -> int:
     Files written atomically start as ``tempfile.mkstemp``'s private 0600; give them this mode
     before the rename, so that they end up as a plain ``open(path, "w")`` would have made them.
     """
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask: read from Linux's /proc without touching it, else set and put back
+    (a moment in which another thread could create a file with the wrong mode)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask

@@ -140,6 +140,18 @@ def _seeded(data_dir: Path, league: str, season: int) -> list[int]:
     return sorted(seeds.loc[seeds["season"] == season, "team_id"].astype(int))
 
 
+def _lineage_run(store: Store, parent: str, file: str) -> Any:
+    """The one lineage run under ``parent`` that recorded ``file``."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store.uri)
+    experiment = client.get_run(parent).info.experiment_id
+    (run,) = client.search_runs(
+        [experiment], f"tags.mlflow.parentRunId = '{parent}' AND params.file = '{file}'"
+    )
+    return run
+
+
 def _all_pairs(teams: list[int], season: int) -> pd.DataFrame:
     a, b = np.triu_indices(len(teams), k=1)
     ids = np.asarray(teams)
@@ -356,10 +368,22 @@ def test_register_list_alias_and_predict_from_the_registry(store: Store, tmp_pat
     )
     assert first.read_bytes() == by_version.read_bytes()
 
-    # Moving the alias moves what models:/ncaa-men@champion serves.
-    store.cli("registry", "alias", "ncaa-men", "champion", "2")
+    # Moving the alias moves what models:/ncaa-men@champion serves: version 2 is another run
+    # (the demo league's xgboost, season 2025).
+    said = store.cli("registry", "alias", "ncaa-men", "champion", "2")
+    assert "moved from version 1" in said.output
     listed = json.loads(store.cli("registry", "list", "ncaa-men", "--json").output)
     assert listed[0]["aliases"] == {"champion": 2}
+    moved = tmp_path / "moved.csv"
+    said = store.cli("predict", "--model", "models:/ncaa-men@champion", "--season", "2025",
+                     "--output", str(moved))  # fmt: skip
+    assert "version 2" in said.output
+    assert moved.read_text().splitlines()[1].startswith("2025_")
+    run = _lineage_run(store, store.demo_runs["xgboost"], "moved.csv")
+    assert run.data.tags["ncaa_eval.registered_model"] == "ncaa-men/2"
+    assert run.data.tags["ncaa_eval.model_uri"] == "models:/ncaa-men@champion"
+    assert run.data.params["source"] == "models:/ncaa-men@champion"
+    assert "ncaa_eval.data_digest" not in run.data.tags  # the model alone read no store
     store.cli("registry", "alias", "ncaa-men", "champion", "--delete")
     assert (
         json.loads(store.cli("registry", "list", "ncaa-men", "--json").output)[0]["aliases"] == {}
@@ -567,6 +591,7 @@ def test_one_submission_for_both_leagues_recorded_under_each_source_run(
 ) -> None:
     from mlflow.tracking import MlflowClient
 
+    women_uri = f"runs:/{store.women}/model"
     old = os.umask(0o022)
     try:
         out = tmp_path / "both.csv"
@@ -575,7 +600,7 @@ def test_one_submission_for_both_leagues_recorded_under_each_source_run(
             "--men",
             store.men[:8],
             "--women",
-            f"runs:/{store.women}/model",
+            women_uri,
             "--season",
             str(SEASON),
             "--output",
@@ -611,7 +636,15 @@ def test_one_submission_for_both_leagues_recorded_under_each_source_run(
         assert child.data.params["season"] == str(SEASON)
         assert child.data.params["league"] == league
         assert child.data.tags["ncaa_eval.output"] == "submission"
-        assert child.data.tags["ncaa_eval.trained_data_digest"]
+        digest = ParquetRepository(store.kaggle).digest
+        assert child.data.tags["ncaa_eval.trained_data_digest"] == digest
+        assert child.data.params["source"] == (store.men[:8] if league == "M" else women_uri)
+        if league == "M":  # a run id: refit on the data store
+            assert child.data.tags["ncaa_eval.data_digest"] == digest
+            assert "ncaa_eval.model_uri" not in child.data.tags
+        else:  # a model URI, its own season: the model alone
+            assert child.data.tags["ncaa_eval.model_uri"] == women_uri
+            assert "ncaa_eval.data_digest" not in child.data.tags
         logged = [f.path for f in client.list_artifacts(child.info.run_id)]
         assert logged == ["both.csv"]
     # A lineage run is not a training run: `runs list` leaves it out.
@@ -686,6 +719,32 @@ def test_bracket_from_a_model_uri_is_recorded(store: Store) -> None:
     )
     assert len(runs) == 1
     assert [f.path for f in client.list_artifacts(runs[0].info.run_id)] == ["bracket-M2014.csv"]
+    assert runs[0].data.tags["ncaa_eval.data_digest"] == ParquetRepository(store.kaggle).digest
+    # The same bracket as from the run (which refits on the store) to 1e-6.
+    by_run = store.cli("bracket", "--run", store.men, "--season", str(SEASON), "--data-dir",
+                       str(store.kaggle), "--json")  # fmt: skip
+    other = pd.DataFrame(json.loads(by_run.output)).set_index("team_id")
+    mine = table.set_index("team_id").loc[other.index]
+    for column in ("Round of 32", "Sweet 16", "Final Four", "Champion"):
+        np.testing.assert_allclose(mine[column], other[column], atol=1e-6)
+
+
+@pytest.mark.kaggle
+def test_a_bracket_whose_store_holds_teams_the_model_does_not_know_is_refused(
+    store: Store, tmp_path: Path
+) -> None:
+    """A demo league's 2014 bracket with a real-data 2014 model: one line naming a team."""
+    from ncaa_eval.ingest import build_demo_store
+
+    demo = build_demo_store(tmp_path / "demo-2014", seed=3, n_seasons=12)
+    assert 2014 in ParquetRepository(tmp_path / "demo-2014").seasons_available("M"), demo
+    before = _run_states(store)
+    result = store.cli("bracket", "--model", f"runs:/{store.men}/model", "--season", str(SEASON),
+                       "--data-dir", str(tmp_path / "demo-2014"), expect=1)  # fmt: skip
+    assert _run_states(store) == before
+    assert result.output.startswith("Error: ")
+    assert "played no Division I game in 2014" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 @pytest.mark.kaggle
@@ -714,3 +773,79 @@ def test_a_run_without_a_model_cannot_be_registered(store: Store) -> None:
                        "runs", expect=1)  # fmt: skip
     assert result.output.startswith(f"Error: Run {bare.info.run_id} has no MLflow Model")
     assert not client.search_registered_models(filter_string="name = 'x'")
+
+
+@pytest.mark.kaggle
+def test_a_stateless_model_on_womens_data_serves_its_runs_numbers(
+    store: Store, tmp_path: Path
+) -> None:
+    """Logistic regression on the women's data, which has no ranks: the model is fitted on the
+    columns that exist, and the package serves exactly those."""
+    run_id = _train(store.uri, store.kaggle, "logistic_regression", "W", SEASON - 1, SEASON)
+    preds = _predictions(store, run_id)
+    last = preds[preds["season"] == SEASON]
+    model = _load(store, f"runs:/{run_id}/model")
+    rows = last[["season", "team_a_id", "team_b_id"]].assign(
+        team_a_loc=tournament_courts(ParquetRepository(store.kaggle), "W", last)
+    )
+    got = np.asarray(model.predict(rows), dtype=float)
+    np.testing.assert_allclose(got, last["pred_win_prob"].to_numpy(), rtol=0, atol=1e-9)
+    columns = model.unwrap_python_model().forecaster._features.feature_columns
+    assert "ordinal_diff" not in columns
+
+
+def test_commands_on_a_store_that_does_not_exist_create_nothing(tmp_path: Path) -> None:
+    """No MLflow store yet: one line, and no mlflow.db made on the way."""
+    uri = f"sqlite:///{tmp_path / 'none' / 'mlflow.db'}"
+    (tmp_path / "none").mkdir()
+    for args in (
+        ("registry", "list"),
+        ("registry", "alias", "x", "champion", "1"),
+        ("runs", "register", "0123abcd", "--name", "x"),
+        ("predict", "--model", "models:/x@champion", "--season", "2014"),
+        ("predict", "--run", "0123abcd", "--season", "2014"),
+    ):
+        result = CliRunner().invoke(cli, [*args, "--tracking-uri", uri], catch_exceptions=False)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("Error: "), result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+        assert list((tmp_path / "none").iterdir()) == [], args
+
+
+@pytest.mark.kaggle
+def test_an_output_that_cannot_be_written_is_refused_before_anything_is_recorded(
+    store: Store, tmp_path: Path
+) -> None:
+    before = _run_states(store)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    # A folder: Click's own usage error (exit 2); below a file: ours (exit 1).
+    for output, code, pattern in (
+        (folder, 2, "is a directory"),
+        (blocker / "sub.csv", 1, "--output"),
+    ):
+        result = store.cli("predict", "--run", store.men, "--season", str(SEASON), "--output",
+                           str(output), "--data-dir", str(store.kaggle), expect=code)  # fmt: skip
+        errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1
+        assert pattern in errors[0]
+    assert _run_states(store) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "a-folder"]
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.kaggle
+def test_a_fractional_team_id_is_refused(store: Store) -> None:
+    from mlflow.exceptions import MlflowException
+
+    model = _load(store, f"runs:/{store.men}/model")
+    teams = _seeded(store.kaggle, "M", SEASON)
+    # MLflow's schema enforcement refuses it before the model sees it (a 400 when served).
+    with pytest.raises(MlflowException, match="team_a_id"):
+        model.predict(
+            pd.DataFrame(
+                {"season": [SEASON], "team_a_id": [teams[0] + 0.5], "team_b_id": [teams[1]]}
+            )
+        )

@@ -19,8 +19,9 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from ncaa_eval.evaluation.walk_forward import WalkForwardResult, walk_forward
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.model.packaged import (
-    FITTED_DIR,
     INFO_FILE,
+    MODEL_DIR,
+    TEAMS_FILE,
     PackagedForecaster,
     UnknownMatchupError,
     load_packaged,
@@ -62,10 +63,12 @@ def packaged(
             write_packaged(
                 folder,
                 forecaster=result.forecaster,
-                fitted=result.model,
                 league="M",
                 season=result.seasons[-1],
                 state=last_season_teams(result, repository),
+                feature_columns=(
+                    None if result.feature_set is None else result.feature_set.feature_columns
+                ),
             )
             cache[name] = Packaged(result, load_packaged(folder), folder)
         return cache[name]
@@ -139,7 +142,9 @@ def test_the_package_holds_no_pickle_and_loads_from_its_folder_alone(
     frame = pd.DataFrame({"season": END, "team_a_id": [again.tournament_teams[0]],
                           "team_b_id": [again.tournament_teams[1]]})  # fmt: skip
     assert again.predict(frame)[0] == p.forecaster.predict(frame)[0]
-    assert (moved / FITTED_DIR / "config.json").is_file()
+    # Nothing that learned from the season's tournament travels with it: one model folder only.
+    assert sorted(x.name for x in moved.iterdir()) == [INFO_FILE, MODEL_DIR, TEAMS_FILE]
+    assert info["feature_columns"] == p.result.feature_set.feature_columns  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -150,6 +155,7 @@ def test_the_package_holds_no_pickle_and_loads_from_its_folder_alone(
         (pd.DataFrame({"team_a_id": [1], "team_b_id": [2]}), "needs columns"),
         (pd.DataFrame({"ID": ["2023-1-2"]}), "2025_1103_1106"),
         (pd.DataFrame({"season": ["x"], "team_a_id": [1], "team_b_id": [2]}), "whole numbers"),
+        (pd.DataFrame({"season": [END], "team_a_id": [1.5], "team_b_id": [2.0]}), "whole number"),
     ],
 )
 def test_what_the_package_cannot_answer_is_refused_by_name(

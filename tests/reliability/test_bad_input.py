@@ -311,8 +311,11 @@ CASES = [
     Case("info-without-a-store", ("data", "info", "--data-dir", "{tmp}/empty"),
          ("No data store in", "empty"), setup=_folder("empty")),
     # -- run ids ---------------------------------------------------------------------------
+    # A full run id is looked up in the whole store, a prefix in the experiment.
     Case("run-unknown", ("runs", "show", "deadbeef" * 4, *RUNS),
-         ("No run id starting with 'deadbeefdeadbeefdeadbeefdeadbeef'",)),
+         ("No run deadbeefdeadbeefdeadbeefdeadbeef in the MLflow store",)),
+    Case("run-unknown-prefix", ("runs", "show", "deadbeef", *RUNS),
+         ("No run id starting with 'deadbeef' in experiment",)),
     Case("run-prefix-too-short", ("runs", "show", "abc", *RUNS), ("'abc' is not a run id",)),
     Case("run-ambiguous-prefix", ("runs", "show", TWIN_PREFIX, *RUNS),
          (f"'{TWIN_PREFIX}' matches 2 runs", "give more characters")),

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 #: The files ``--output-dir/runs/<run id>/`` holds, and nothing else.
 EXPORT_FILES = ["predictions.parquet", "run.json"]
 #: The run's top-level artifacts.
-ARTIFACTS = ["config.json", "plots", "predictions.csv", "predictions.parquet"]
+ARTIFACTS = ["config.json", "fitted_model", "plots", "predictions.csv", "predictions.parquet"]
 #: The run's charts, under ``plots/``.
 PLOTS = ["plots/reliability.png", "plots/season_brier.png"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -392,8 +392,12 @@ def check_tracked_run(uri: str, run: Run, expected: Expected, scratch: Path) -> 
     assert (mlflow_model / "MLmodel").is_file()
     assert not [p for p in mlflow_model.rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
     check_model_answers(uri, run_id, predictions, repo, expected.league)
-    # The model fitted through the last tournament, which `predict` carries to later seasons.
-    model_dir = mlflow_model / "artifacts" / "forecaster" / "fitted"
+    # The model fitted through the last tournament, which `predict` carries to later seasons: a
+    # run artifact of its own, not part of the MLflow Model (which must not know that tournament).
+    assert sorted(p.name for p in (mlflow_model / "artifacts" / "forecaster").iterdir()) == [
+        "forecaster.json", "model", "teams.parquet"
+    ]  # fmt: skip
+    model_dir = artifacts / "fitted_model"
     saved = json.loads((model_dir / "config.json").read_text())
     assert saved == {"model": expected.model, "config": hyperparameters}
     model = get_model(expected.model).load(model_dir)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ncaa_eval import LEAGUE_NAMES
 from ncaa_eval.cli.options import (
     data_dir_option,
     experiment_option,
@@ -73,7 +74,7 @@ def predict(
         sources = []
         for league, text in by_league:
             source = resolve_source(text, tracking_uri, experiment)
-            check_league(source, "M" if league == "M" else "W", f"--{_OPTION[league]}")
+            check_league(source, "M" if league == "M" else "W", f"--{LEAGUE_NAMES[league]}")
             sources.append(source)
     result = make_submission(sources, season, data_dir, output=output, all_teams=all_teams)
     for part in result.parts:
@@ -82,20 +83,17 @@ def predict(
             console.print(f"Note: {note}")
     for part in result.parts:
         teams = len(part.forecast.team_ids)
+        league = LEAGUE_NAMES[part.source.league].capitalize()
         console.print(
-            f"{_LEAGUE[part.source.league]}: {teams} teams from {part.source.describe()}, "
+            f"{league}: {teams} teams from {part.source.describe()}, "
             f"{part.source.run.model_type}, by {part.how}."
         )
     if len(result.lineage_run_ids) == 1:
         recorded = f"run {result.lineage_run_ids[0][:8]} under the source run"
     else:
         recorded = "runs " + ", ".join(
-            f"{run_id[:8]} ({_LEAGUE[part.source.league].lower()})"
+            f"{run_id[:8]} ({LEAGUE_NAMES[part.source.league]})"
             for run_id, part in zip(result.lineage_run_ids, result.parts, strict=True)
         )
         recorded += " under their source runs"
     console.print(f"Wrote {result.rows:,} predictions to {result.path}; recorded as {recorded}.")
-
-
-_OPTION = {"M": "men", "W": "women"}
-_LEAGUE = {"M": "Men", "W": "Women"}

@@ -28,9 +28,12 @@ def list_models(name: str | None, tracking_uri: str | None, as_json: bool) -> No
 
     from ncaa_eval.cli.console import console
     from ncaa_eval.tracking import RunStore
+    from ncaa_eval.tracking.queries import require_store
     from ncaa_eval.tracking.registry import list_registered
 
-    models = list_registered(RunStore(tracking_uri), name)
+    store = RunStore(tracking_uri)
+    require_store(store)
+    models = list_registered(store, name)
     if as_json:
         payload = [
             {
@@ -89,9 +92,11 @@ def alias(
     """
     from ncaa_eval.cli.console import console
     from ncaa_eval.tracking import RunStore
+    from ncaa_eval.tracking.queries import require_store
     from ncaa_eval.tracking.registry import delete_alias, set_alias
 
     store = RunStore(tracking_uri)
+    require_store(store)
     if delete:
         if version is not None:
             raise click.UsageError("--delete takes no VERSION.")

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from ncaa_eval import LEAGUE_NAMES
 from ncaa_eval.cli.console import err_console
 
 
@@ -55,7 +56,7 @@ def train_summary(result: Any) -> Group:
     table.add_column("value", overflow="fold")
     seasons = result.seasons
     table.add_row("model", result.model_type)
-    table.add_row("league", {"M": "men", "W": "women"}[result.league])
+    table.add_row("league", LEAGUE_NAMES[result.league])
     plural = "tournament" if len(seasons) == 1 else "tournaments"
     table.add_row("seasons", f"{seasons[0]}-{seasons[-1]} ({len(seasons)} {plural})")
     table.add_row("predictions", f"{result.prediction_count} ({m.n} scored, First Four excluded)")

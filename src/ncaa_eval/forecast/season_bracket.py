@@ -10,7 +10,7 @@ import pandas as pd
 
 from ncaa_eval.forecast.bracket import exact_bracket, monte_carlo_bracket
 from ncaa_eval.forecast.sources import ForecastSource, SourceForecast, forecast_source
-from ncaa_eval.forecast.submission import lineage_tags
+from ncaa_eval.forecast.submission import record_forecasts
 from ncaa_eval.ingest.repository import ParquetRepository
 
 
@@ -39,10 +39,8 @@ def season_bracket(
     Raises:
         NcaaEvalError: the season has no slots or seeds, or any forecasting error.
     """
-    from ncaa_eval.tracking.lineage import record_output
-
     repo = ParquetRepository(data_dir)
-    part = forecast_source(source, season, data_dir)
+    part = forecast_source(source, season, data_dir, repository=repo)
     league = source.league
     seeds_df = repo.seeds(league)
     seeds_df = seeds_df[seeds_df["season"] == season]
@@ -61,23 +59,7 @@ def season_bracket(
     table = table.sort_values(["Champion", "Final"], ascending=False, ignore_index=True)
     with tempfile.TemporaryDirectory(prefix="ncaa-eval-bracket-") as tmp:
         path = Path(tmp) / f"bracket-{league}{season}.csv"
-
-        def write() -> Path:
-            table.to_csv(path, index=False, float_format="%.6f")
-            return path
-
-        run_id = record_output(
-            source.store,
-            source.run.run_id,
-            kind="bracket",
-            run_name=f"bracket-{season}-{league}",
-            params={
-                "season": str(season),
-                "league": league,
-                "source": source.given,
-                "method": "exact" if sims is None else f"monte_carlo:{sims}:{seed}",
-            },
-            tags=lineage_tags(part),
-            write=write,
-        )
+        table.to_csv(path, index=False, float_format="%.6f")
+        method = "exact" if sims is None else f"monte_carlo:{sims}:{seed}"
+        [run_id] = record_forecasts([part], "bracket", season, path, {"method": method})
     return SeasonBracket(table, part, run_id)

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ncaa_eval import LEAGUE_NAMES
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.forecast.pairs import PairForecast, forecast_pairs, season_teams, tournament_teams
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
-from ncaa_eval.model.packaged import PackagedForecaster, load_packaged
-from ncaa_eval.tracking import ModelRun, RunStore, is_run_id
+from ncaa_eval.model.packaged import PackagedForecaster
+from ncaa_eval.tracking import ModelRun, RunStore
+from ncaa_eval.tracking.artifacts import download_model_dir
 
-LEAGUE_NAMES = {"M": "men", "W": "women"}
 _URI_PREFIXES = ("models:/", "runs:/")
 
 
@@ -57,18 +58,19 @@ class ForecastSource:
 
 
 def resolve_source(text: str, tracking_uri: str | None, experiment: str) -> ForecastSource:
-    """A run id (full, or a unique prefix in ``experiment``) or a model URI, resolved.
+    """A run id (full, in any experiment, or a unique prefix in ``experiment``) or a model URI.
 
     Raises:
-        NcaaEvalError: unknown run or model, or a model not logged by ``ncaa-eval train``.
+        NcaaEvalError: no store at the URI, an unknown run or model, or a model not logged by
+            ``ncaa-eval train``.
     """
     from ncaa_eval.tracking.models import load_run_model
+    from ncaa_eval.tracking.queries import require_store, resolve_run
 
     store = RunStore(tracking_uri, experiment)
+    require_store(store)
     if not is_model_uri(text):
-        # A full run id names one run in the whole store, whatever its experiment.
-        run_id = text.lower() if is_run_id(text.lower()) else store.resolve_run_id(text)
-        return ForecastSource(given=text, run=store.load_run(run_id), store=store)
+        return ForecastSource(given=text, run=store.load_run(resolve_run(store, text)), store=store)
     loaded = load_run_model(text, store.tracking_uri)
     packaged = loaded.forecaster
     if not isinstance(packaged, PackagedForecaster):
@@ -100,13 +102,15 @@ class SourceForecast:
 
     source: ForecastSource
     forecast: PairForecast
-    #: None when the model answered alone (no data store read).
+    #: The data store read (None when the model answered alone, with no store).
     repository: ParquetRepository | None
+    #: The packaged model answered (its own season), rather than a refit or the fitted model.
+    model_alone: bool = False
 
     @property
     def how(self) -> str:
         """How the forecast was made, for the user."""
-        if self.repository is None:
+        if self.model_alone:
             return "the model alone"
         if self.forecast.refit:
             return "the source run's config refit on the data store's games before the tournament"
@@ -127,25 +131,35 @@ class SourceForecast:
 
 
 def forecast_source(
-    source: ForecastSource, season: int, data_dir: Path, *, all_teams: bool = False
+    source: ForecastSource,
+    season: int,
+    data_dir: Path,
+    *,
+    all_teams: bool = False,
+    repository: ParquetRepository | None = None,
 ) -> SourceForecast:
     """Every pair of ``season``'s tournament teams (or all its teams) from one source.
 
-    A model URI's own season uses the packaged model alone; otherwise the run is used as
-    ``--run`` always has been (refit within its years, its fitted model after them).
+    A model URI's own season uses the packaged model alone: its teams and seeds, no data store,
+    unless ``repository`` is given (a bracket needs the store's slots), whose seeded teams are
+    then paired (a team the model does not know is refused by name). Otherwise the run is used
+    as ``--run`` always has been (refit within its years, its fitted model after them).
 
     Raises:
         NcaaEvalError: missing data for the season, or a season without a tournament.
     """
     packaged = source.packaged
     if packaged is not None and packaged.season == season:
-        teams = packaged.all_teams if all_teams else packaged.tournament_teams
+        if repository is not None:
+            teams = tournament_teams(repository, source.league, season)
+        else:
+            teams = packaged.all_teams if all_teams else packaged.tournament_teams
         if not teams:
             raise NcaaEvalError(
                 f"{source.given} has no seeded teams for {season}; use --all-teams."
             )
-        return SourceForecast(source, packaged_pairs(packaged, teams), None)
-    repository = ParquetRepository(data_dir)
+        return SourceForecast(source, packaged_pairs(packaged, teams), repository, True)
+    repository = repository or ParquetRepository(data_dir)
     run = source.run
     if run.league not in repository.leagues:
         raise NcaaEvalError(
@@ -159,7 +173,11 @@ def forecast_source(
         else tournament_teams(repository, source.league, season)
     )
     with tempfile.TemporaryDirectory(prefix="ncaa-eval-model-") as tmp:
-        model_dir = fitted_model_dir(source, Path(tmp)) if season > run.end_year else None
+        model_dir = (
+            download_model_dir(source.store, run.run_id, Path(tmp))
+            if season > run.end_year
+            else None
+        )
         forecast = forecast_pairs(
             run.model_type,
             run.hyperparameters,
@@ -171,20 +189,6 @@ def forecast_source(
             teams,
         )
     return SourceForecast(source, forecast, repository)
-
-
-def fitted_model_dir(source: ForecastSource, dest: Path) -> Path:
-    """The run's model fitted through its last tournament: from its MLflow Model, or the
-    ``model/`` folder runs logged before they had one."""
-    from ncaa_eval.tracking.artifacts import download_model_dir
-    from ncaa_eval.tracking.models import download_model_files
-
-    if source.packaged is not None:
-        return source.packaged.fitted_model_dir()
-    folder = download_model_files(source.store, source.run.run_id, dest)
-    if folder is not None:
-        return load_packaged(folder).fitted_model_dir()
-    return download_model_dir(source.store, source.run.run_id, dest)
 
 
 def packaged_pairs(packaged: PackagedForecaster, team_ids: list[int]) -> PairForecast:

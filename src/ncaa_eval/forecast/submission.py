@@ -16,7 +16,7 @@ import pandas as pd
 
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.forecast.sources import ForecastSource, SourceForecast, forecast_source
-from ncaa_eval.paths import user_file_mode
+from ncaa_eval.paths import check_writable_dir, user_file_mode
 
 
 def submission_frame(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -72,55 +72,73 @@ def make_submission(
     output: Path | None = None,
     all_teams: bool = False,
 ) -> Submission:
-    """Forecast ``season`` with each source (one per league), write one file, record it.
+    """Forecast ``season`` with each source (one per league), record the file, then write it.
 
-    Everything is forecast before anything is written; the file is written inside the first
-    source's lineage run, so a store that cannot record it leaves no file.
+    Everything is forecast and checked before anything is recorded; the file is recorded on a run
+    under each source run from a scratch copy, and written in its place (atomically) last, so a
+    failure on the way leaves no file.
 
     Raises:
-        NcaaEvalError: two sources of one league, or any forecasting error.
+        NcaaEvalError: two sources of one league, an output folder that cannot be written, or
+            any forecasting error.
     """
-    from ncaa_eval.tracking.lineage import record_output
-
     leagues = [s.league for s in sources]
     if not sources or len(set(leagues)) != len(leagues):
         raise NcaaEvalError(
             "Give one run or model per league (--men and --women), not two of one league."
         )
+    path = output or default_submission_path(sources, season)
+    if path.is_dir():
+        raise NcaaEvalError(
+            f"--output '{path}' is a folder; give a file name, e.g. {path}/sub.csv."
+        )
+    check_writable_dir(path.parent, "--output")
     parts = [forecast_source(s, season, data_dir, all_teams=all_teams) for s in sources]
     frame = pd.concat(
         [submission_frame(p.forecast.pairs()) for p in parts], ignore_index=True
     ).sort_values("ID", ignore_index=True)
-    path = output or default_submission_path(sources, season)
-    run_ids = []
-    written: list[Path] = []
-
-    def write() -> Path:
-        if not written:
-            written.append(write_submission(frame, path))
-        return written[0]
-
-    for part in parts:
-        source = part.source
-        run_ids.append(
-            record_output(
-                source.store,
-                source.run.run_id,
-                kind="submission",
-                run_name=f"submission-{season}-{source.league}",
-                params={
-                    "season": str(season),
-                    "league": source.league,
-                    "all_teams": str(all_teams).lower(),
-                    "source": source.given,
-                    "rows": str(len(frame)),
-                    "file": path.name,
-                },
-                tags=lineage_tags(part),
-                write=write,
-            )
-        )
+    with tempfile.TemporaryDirectory(prefix="ncaa-eval-submission-") as tmp:
+        scratch = write_submission(frame, Path(tmp) / path.name)
+        extra = {"all_teams": str(all_teams).lower(), "rows": str(len(frame))}
+        run_ids = record_forecasts(parts, "submission", season, scratch, extra)
+        write_submission(frame, path)
     return Submission(path, len(frame), parts, run_ids)
+
+
+def record_forecasts(
+    parts: list[SourceForecast], kind: str, season: int, file: Path, extra: dict[str, str]
+) -> list[str]:
+    """Record ``file`` on a run nested under each part's source run; return the run ids.
+
+    SIGTERM and Ctrl-C end a lineage run KILLED, never RUNNING (this is the command boundary).
+    """
+    from ncaa_eval.tracking.lineage import record_output
+    from ncaa_eval.tracking.signals import run_signals
+
+    run_ids = []
+    with run_signals() as signals:
+        for part in parts:
+            source = part.source
+            params = {
+                "season": str(season),
+                "league": source.league,
+                "source": source.given,
+                "file": file.name,
+                **extra,
+            }
+            run_ids.append(
+                record_output(
+                    source.store,
+                    source.run.run_id,
+                    kind=kind,
+                    run_name=f"{kind}-{season}-{source.league}",
+                    params=params,
+                    tags=lineage_tags(part),
+                    files=[file],
+                    signals=signals,
+                )
+            )
+    return run_ids
 
 
 def lineage_tags(part: SourceForecast) -> dict[str, str]:

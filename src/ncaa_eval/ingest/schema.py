@@ -14,9 +14,10 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ncaa_eval import LEAGUE_NAMES as LEAGUE_NAMES  # re-exported: its first home
+
 League = Literal["M", "W"]
 LEAGUES: tuple[League, ...] = ("M", "W")
-LEAGUE_NAMES: dict[str, str] = {"M": "men", "W": "women"}
 
 #: Kaggle box-score statistics, in Kaggle's order; each exists as ``w_<stat>`` and ``l_<stat>``.
 BOX_STATS: tuple[str, ...] = (

@@ -128,6 +128,9 @@ class Model(ABC):
     stateful: ClassVar[bool] = False
     #: The registry name; set by :func:`ncaa_eval.model.registry.register_model`.
     name: ClassVar[str] = ""
+    #: Distributions a fitted model needs to predict, beyond ncaa-eval's own (pinned to the
+    #: installed versions in a run's MLflow Model; names not installed are skipped).
+    pip_requirements: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         if config is None:

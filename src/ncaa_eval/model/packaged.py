@@ -5,12 +5,14 @@ before it) together with each team's pre-tournament state, so that the run's MLf
 answer ``P(team A beats team B)`` for any pair of that season's Division I teams, anywhere:
 
 ``<folder>/``
-    ``forecaster.json``  model name, league, season, feature columns, format version
+    ``forecaster.json``  model name, league, season, the feature columns the model was fitted
+                         on, format version
     ``model/``           the model's own files (:meth:`Model.save`: JSON, XGBoost UBJ; no pickle)
     ``teams.parquet``    one row per team of the season: ``team_id``, ``conference``, ``seed``
                          and, for a stateless model, the team's pre-tournament feature values
-    ``fitted/``          the model fitted through the season's tournament too, which
-                         ``ncaa-eval predict --run`` carries on from for later seasons
+
+Nothing in it has seen a game of that season's tournament: the model fitted through it (which
+``predict`` carries on to later seasons) is a separate artifact of the run.
 
 A team or season the package does not know is refused with an error naming it
 (:class:`UnknownMatchupError`), never given an invented probability.
@@ -27,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ncaa_eval import LEAGUE_NAMES
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.model.base import GAME_COLUMNS, FeatureModelConfig, Model
 from ncaa_eval.model.registry import get_model
@@ -37,14 +40,12 @@ FORMAT = 1
 INFO_FILE = "forecaster.json"
 TEAMS_FILE = "teams.parquet"
 MODEL_DIR = "model"
-FITTED_DIR = "fitted"
 #: Where the loader of a packaged forecaster lives, for the MLflow Model's config.
 LOADER = "ncaa_eval.model.packaged:load_packaged"
 
 #: Snapshot fields stored per team for a stateless model (besides the per-system ordinals).
 _SNAPSHOT_FIELDS = ("elo", "margin_rating", "net_eff", "form_margin", "win_pct", "ordinal")
 _ORDINAL_PREFIX = "ordinal_system_"
-_LEAGUE_NAMES = {"M": "men", "W": "women"}
 
 
 class UnknownMatchupError(NcaaEvalError, ValueError):
@@ -70,15 +71,19 @@ def write_packaged(
     dest: Path,
     *,
     forecaster: Model,
-    fitted: Model,
     league: str,
     season: int,
     state: TeamState,
+    feature_columns: list[str] | None = None,
 ) -> Path:
-    """Write a packaged forecaster into the new folder ``dest`` and return it."""
+    """Write a packaged forecaster into the new folder ``dest`` and return it.
+
+    Args:
+        feature_columns: for a stateless model, the columns it was fitted on, in order (the
+            walk-forward drops a column no game has, e.g. ranks in the women's data).
+    """
     dest.mkdir(parents=True, exist_ok=False)
     forecaster.save(dest / MODEL_DIR)
-    fitted.save(dest / FITTED_DIR)
     teams = state.teams[["team_id", "conference", "seed"]].copy()
     teams["team_id"] = teams["team_id"].astype("int64")
     teams["seed"] = teams["seed"].astype("float64")
@@ -95,6 +100,7 @@ def write_packaged(
         "league": league,
         "season": season,
         "stateful": forecaster.stateful,
+        "feature_columns": feature_columns,
     }
     (dest / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return dest
@@ -129,7 +135,7 @@ class PackagedForecaster:
         conf = teams["conference"].tolist()
         self._conferences = {
             self.season: {
-                int(t): str(c) for t, c in zip(self.team_ids, conf, strict=True) if c is not None
+                int(t): str(c) for t, c in zip(self.team_ids, conf, strict=True) if pd.notna(c)
             }
         }
         seeded = teams[teams["seed"].notna()]
@@ -153,7 +159,7 @@ class PackagedForecaster:
             )
             self._features = FeatureSet(
                 frame=pd.DataFrame(),
-                feature_columns=features.feature_columns(),
+                feature_columns=list(info.get("feature_columns") or features.feature_columns()),
                 tournament_snapshots={self.season: snapshot},
                 team_ids=self.team_ids,
                 seeds={self.season: self.seeds},
@@ -171,10 +177,6 @@ class PackagedForecaster:
         """Every team that played a Division I game in the season (and every seeded team)."""
         return [int(t) for t in self.team_ids]
 
-    def describe(self) -> str:
-        """E.g. ``xgboost, men, season 2025``."""
-        return f"{self.model_type}, {_LEAGUE_NAMES[self.league]}, season {self.season}"
-
     def predict(self, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
         """``P(team A wins)`` for each row of ``frame``.
 
@@ -190,7 +192,7 @@ class PackagedForecaster:
         bad_season = sorted(set(season[season != self.season].tolist()))
         if bad_season:
             raise UnknownMatchupError(
-                f"This model forecasts season {self.season} ({_LEAGUE_NAMES[self.league]}) only; "
+                f"This model forecasts season {self.season} ({LEAGUE_NAMES[self.league]}) only; "
                 f"got season {bad_season[0]}. For another season use `ncaa-eval predict` with "
                 "the source run, which refits its config on the data store."
             )
@@ -199,7 +201,7 @@ class PackagedForecaster:
             shown = ", ".join(str(t) for t in unknown[:5])
             raise UnknownMatchupError(
                 f"Team {shown} played no Division I game in {self.season} "
-                f"({_LEAGUE_NAMES[self.league]}): this model knows {len(self._known)} teams of "
+                f"({LEAGUE_NAMES[self.league]}): this model knows {len(self._known)} teams of "
                 "that season; check the TeamIDs and the league."
             )
         same = team_a == team_b
@@ -258,10 +260,6 @@ class PackagedForecaster:
             p = self.model.predict_proba(X[self._features.feature_columns])
         return np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
 
-    def fitted_model_dir(self) -> Path:
-        """The model fitted through the season's tournament, for later seasons."""
-        return self.folder / FITTED_DIR
-
 
 def load_packaged(folder: str | Path) -> PackagedForecaster:
     """Load a folder written by :func:`write_packaged`."""
@@ -282,6 +280,8 @@ def _matchups(
             values = [pd.to_numeric(frame[c], errors="raise") for c in columns]
             if any(v.isna().any() for v in values):
                 raise ValueError("a value is missing")
+            if any((v != np.floor(v)).any() for v in values):
+                raise ValueError("a value is not a whole number")
             season, a, b = (v.to_numpy(dtype=np.int64) for v in values)
             return season, a, b
         if "ID" in frame.columns:

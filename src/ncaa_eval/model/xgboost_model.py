@@ -162,6 +162,8 @@ class XGBoostModel(Model):
     """Binary-logistic gradient-boosted trees; NaN features are handled natively."""
 
     config_class: ClassVar[type[ModelConfig]] = XGBoostConfig
+    # xgboost-cpu and xgboost ship the same module; whichever is installed is pinned.
+    pip_requirements: ClassVar[tuple[str, ...]] = ("xgboost-cpu", "xgboost")
     config: XGBoostConfig
 
     def __init__(self, config: XGBoostConfig | None = None) -> None:

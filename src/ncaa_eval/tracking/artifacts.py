@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from ncaa_eval.tracking.store import RunStore
 
 #: Artifact folder of the fitted model (``config.json`` plus the model's own state files).
-MODEL_ARTIFACT_PATH = "model"
+FITTED_MODEL_ARTIFACT_PATH = "fitted_model"
+#: Where runs saved it before they logged an MLflow Model (``model`` is now that MLflow Model).
+LEGACY_MODEL_ARTIFACT_PATH = "model"
 #: Artifact folder of the run's PNG charts (shown as images on the run's page in ``mlflow ui``).
 PLOTS_ARTIFACT_PATH = "plots"
 #: MLflow's input tag naming what a dataset was used for.
@@ -25,9 +27,14 @@ CONTEXT_TAG = "mlflow.data.context"
 
 
 def log_model_dir(store: RunStore, run_id: str, folder: Path) -> None:
-    """Log a folder written by ``Model.save`` as the run's ``model/`` artifacts."""
-    with store_errors(f"Cannot log the model of run {run_id}"):
-        store.client.log_artifacts(run_id, str(folder), artifact_path=MODEL_ARTIFACT_PATH)
+    """Log a folder written by ``Model.save`` as the run's ``fitted_model/`` artifacts.
+
+    That is the model fitted through the run's last tournament, which ``predict`` carries on to
+    later seasons. It is kept apart from the run's MLflow Model, which answers for the last
+    season and must not hold that season's tournament results.
+    """
+    with store_errors(f"Cannot log the fitted model of run {run_id}"):
+        store.client.log_artifacts(run_id, str(folder), artifact_path=FITTED_MODEL_ARTIFACT_PATH)
 
 
 def log_plots_dir(store: RunStore, run_id: str, folder: Path) -> None:
@@ -37,16 +44,22 @@ def log_plots_dir(store: RunStore, run_id: str, folder: Path) -> None:
 
 
 def download_model_dir(store: RunStore, run_id: str, dest: Path) -> Path:
-    """Download a run's ``model/`` artifacts into ``dest`` and return the model folder."""
+    """Download a run's fitted model folder into ``dest`` and return it.
+
+    ``fitted_model/``, or ``model/`` for a run saved before runs logged an MLflow Model.
+    """
     from mlflow.exceptions import MlflowException
 
     try:
-        path = store.client.download_artifacts(run_id, MODEL_ARTIFACT_PATH, str(dest))
+        have = {a.path for a in store.client.list_artifacts(run_id)}
+        for name in (FITTED_MODEL_ARTIFACT_PATH, LEGACY_MODEL_ARTIFACT_PATH):
+            if name in have:
+                return Path(store.client.download_artifacts(run_id, name, str(dest)))
+        raise TrackingStoreError(f"Run {run_id} has no fitted model to load; train it again.")
     except (MlflowException, OSError) as exc:
         raise TrackingStoreError(
             f"Run {run_id} has no fitted model to load ({one_line(exc)}); train it again."
         ) from exc
-    return Path(path)
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,19 @@ leaves them out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ncaa_eval.tracking.errors import store_errors
+from ncaa_eval.tracking.search import OUTPUT_TAG
 from ncaa_eval.tracking.store import RunStore
 
 if TYPE_CHECKING:
-    from mlflow.entities import Param
+    from ncaa_eval.tracking.signals import RunSignals
 
 #: Tag naming what a lineage run recorded: ``submission`` or ``bracket``.
-KIND_TAG = "ncaa_eval.output"
+KIND_TAG = OUTPUT_TAG
 PARENT_TAG = "mlflow.parentRunId"
 
 
@@ -32,39 +33,34 @@ def record_output(
     run_name: str,
     params: Mapping[str, str],
     tags: Mapping[str, str],
-    write: Callable[[], Path],
+    files: Sequence[Path],
+    signals: RunSignals | None = None,
 ) -> str:
-    """Create a run under ``parent_run_id``, call ``write`` inside it, log the file it wrote.
+    """Record ``files`` on a new run nested under ``parent_run_id``; return its id.
 
-    ``write`` runs only once the run exists, so a store that cannot be written leaves no file
-    behind; a failing ``write`` ends the run FAILED.
+    The caller writes the files to a scratch folder first and puts them in their place only once
+    every record is made, so that a store that cannot record them leaves nothing half done.
 
     Args:
         source: the store holding the parent run.
-        parent_run_id: the run whose model made the file.
+        parent_run_id: the run whose model made the files.
         kind: ``submission`` or ``bracket``.
         run_name: the lineage run's name.
         params: e.g. season, league, model URI.
         tags: e.g. data digests, registered version.
-        write: writes the file and returns its path.
-
-    Returns:
-        The lineage run's id.
+        files: the files, logged under their own names.
+        signals: the handlers the command installed (see ``run_signals``).
     """
     parent = source.get_run(parent_run_id)
     with store_errors(f"Cannot read the experiment of run {parent_run_id}"):
         experiment = source.client.get_experiment(parent.info.experiment_id)
     store = RunStore(source.tracking_uri, str(experiment.name))
     all_tags = {PARENT_TAG: parent_run_id, KIND_TAG: kind, **tags}
-    with store.start_run(run_name=run_name, tags=all_tags) as run_id:
-        path = write()
-        with store_errors(f"Cannot record {path.name} on run {run_id}"), store.uninterrupted():
-            store.client.log_batch(run_id, params=_params(params))
-            store.client.log_artifact(run_id, str(path))
+    with store.start_run(
+        run_name=run_name, tags=all_tags, params=params, signals=signals
+    ) as run_id:
+        names = ", ".join(p.name for p in files)
+        with store_errors(f"Cannot record {names} on run {run_id}"), store.uninterrupted():
+            for path in files:
+                store.client.log_artifact(run_id, str(path))
     return run_id
-
-
-def _params(params: Mapping[str, str]) -> list[Param]:
-    from mlflow.entities import Param
-
-    return [Param(k, str(v)) for k, v in params.items()]

@@ -23,6 +23,7 @@ import pandas as pd
 from ncaa_eval.tracking.errors import TrackingStoreError, one_line, store_errors
 
 if TYPE_CHECKING:
+    from mlflow.entities import Run
     from mlflow.models.signature import ModelSignature
 
     from ncaa_eval.tracking.store import RunStore
@@ -102,9 +103,6 @@ def log_run_model(
     client = store.client
     with store_errors(f"Cannot log the MLflow Model of run {run_id}"):
         experiment_id = client.get_run(run_id).info.experiment_id
-        # Created here so that it lands in the run's experiment: MLflow would otherwise put a
-        # model logged without an active run into the default experiment.
-        logged = client.create_logged_model(experiment_id, name=MODEL_NAME, source_run_id=run_id)
         with (
             tempfile.TemporaryDirectory(prefix="ncaa-eval-loader-") as tmp,
             _use_tracking_uri(store.tracking_uri),
@@ -115,6 +113,12 @@ def log_run_model(
             # log as a param of the run.
             loader_file = Path(tmp) / LOADER_FILE
             loader_file.write_text(json.dumps({"loader": loader}) + "\n", encoding="utf-8")
+            # Created here so that it lands in the run's experiment: MLflow would otherwise put
+            # a model logged without an active run into the default experiment. From here on
+            # MLflow marks it READY, or FAILED if logging fails.
+            logged = client.create_logged_model(
+                experiment_id, name=MODEL_NAME, source_run_id=run_id
+            )
             Model.log(
                 artifact_path=None,
                 name=MODEL_NAME,
@@ -156,7 +160,8 @@ def load_run_model(uri: str, tracking_uri: str) -> LoadedModel:
     try:
         with _use_tracking_uri(tracking_uri):
             registered = _registered_version(uri, tracking_uri)
-            model = mlflow.pyfunc.load_model(uri)
+            # An alias is resolved once: the version recorded is the version loaded.
+            model = mlflow.pyfunc.load_model(f"models:/{registered}" if registered else uri)
     except (MlflowException, OSError) as exc:
         cause = one_line(exc).rstrip(".")
         raise TrackingStoreError(
@@ -191,12 +196,15 @@ def _registered_version(uri: str, tracking_uri: str) -> str | None:
     return f"{name}/{version_text}"
 
 
+def model_id_of(run: Run) -> str | None:
+    """The id of the MLflow Model ``run`` logged (the last one); None if it logged none."""
+    outputs = run.outputs.model_outputs if run.outputs is not None else []
+    return str(outputs[-1].model_id) if outputs else None
+
+
 def run_model_id(store: RunStore, run_id: str) -> str | None:
     """The id of the MLflow Model ``run_id`` logged; None for a run that logged none."""
-    run = store.get_run(run_id)
-    outputs = run.outputs.model_outputs if run.outputs is not None else []
-    ids = [str(o.model_id) for o in outputs]
-    return ids[-1] if ids else None
+    return model_id_of(store.get_run(run_id))
 
 
 def download_model_files(store: RunStore, run_id: str, dest: Path) -> Path | None:

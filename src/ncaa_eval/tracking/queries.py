@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ncaa_eval.errors import NcaaEvalError
-from ncaa_eval.tracking.errors import RunNotFoundError, store_errors
-from ncaa_eval.tracking.lineage import KIND_TAG
+from ncaa_eval.tracking.errors import RunNotFoundError, TrackingStoreError, store_errors
+from ncaa_eval.tracking.models import model_id_of
 from ncaa_eval.tracking.params import RECORDS_TAG, flatten_params, run_fact
-from ncaa_eval.tracking.records import ModelRun
-from ncaa_eval.tracking.search import check_max_results, search_filter, shown
+from ncaa_eval.tracking.records import ModelRun, is_run_id
+from ncaa_eval.tracking.search import NOT_AN_OUTPUT, check_max_results, search_filter, shown
 from ncaa_eval.tracking.store import RunStore
 from ncaa_eval.tracking.uri import sqlite_path
 
@@ -195,6 +195,19 @@ def store_is_missing(store: RunStore) -> bool:
     return db is not None and not db.is_file()
 
 
+def require_store(store: RunStore) -> None:
+    """Refuse, in one line, a local store that does not exist (instead of creating it).
+
+    Raises:
+        TrackingStoreError: ``store`` is a SQLite file that is not there.
+    """
+    if store_is_missing(store):
+        raise TrackingStoreError(
+            f"There is no MLflow store at {store.tracking_uri} yet; train a model first or pass "
+            "--tracking-uri / MLFLOW_TRACKING_URI."
+        )
+
+
 def resolve_run(store: RunStore, prefix: str) -> str:
     """The full run id a unique prefix (4+ hex characters) or full id names.
 
@@ -207,6 +220,10 @@ def resolve_run(store: RunStore, prefix: str) -> str:
             f"No run {shown(prefix)}: there is no MLflow store at {store.tracking_uri} yet; "
             "train a model first or pass --tracking-uri / MLFLOW_TRACKING_URI."
         )
+    text = prefix.strip().lower() if isinstance(prefix, str) else ""
+    if is_run_id(text):
+        # A full run id names one run in the whole store, whatever its experiment.
+        return str(store.get_run(text).info.run_id)
     return store.resolve_run_id(prefix)
 
 
@@ -236,7 +253,7 @@ def search_runs(
     check_max_results(max_results, "The limit")
     # Runs that record what a forecast wrote (lineage, nested under a training run) are not
     # training runs.
-    filter_string = search_filter(model_type, league, [f"tags.`{KIND_TAG}` IS NULL"])
+    filter_string = search_filter(model_type, league, [NOT_AN_OUTPUT])
     if store_is_missing(store):
         return []
     runs = store.find_runs(filter_string, max_results)
@@ -284,14 +301,13 @@ def run_details(store: RunStore, run_id: str, *, artifacts: bool = True) -> RunD
     record = store.load_run(run_id) if summary.has_records else None
     per_season = {SEASON_BRIER, SEASON_LOG_LOSS}
     metrics = {k: float(v) for k, v in run.data.metrics.items() if k not in per_season}
-    outputs = run.outputs.model_outputs if run.outputs is not None else []
     return RunDetails(
         summary=summary,
         record=record,
         metrics=metrics,
         seasons=season_scores(store, run_id),
         artifacts=list_artifacts(store, run_id) if artifacts else [],
-        model_id=str(outputs[-1].model_id) if outputs else None,
+        model_id=model_id_of(run),
     )
 
 

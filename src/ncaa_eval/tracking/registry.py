@@ -8,7 +8,7 @@ Works on any store with a registry: the local SQLite store and a team server ali
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -109,8 +109,8 @@ def register_run_model(
     model_id = run_model_id(store, run_id)
     if model_id is None:
         raise RunNotFoundError(
-            f"Run {run_id} has no MLflow Model (it was trained before ncaa-eval logged one); "
-            "train it again to register its model."
+            f"Run {run_id} has no MLflow Model: only `ncaa-eval train` runs log one (runs "
+            "trained before it did have none); train it again to register its model."
         )
     client = store.client
     with store_errors(f"Cannot register run {run_id}'s model as '{name}'"):
@@ -145,11 +145,17 @@ def set_alias(
     check_model_name(name)
     check_alias(alias)
     client = store.client
-    _require_version(client, name, version)
-    before = _info(client, name).aliases.get(alias)
+    _require_model(client, name)
+    info = _info(client, name)
+    found = next((v for v in info.versions if v.version == version), None)
+    if found is None:
+        have = ", ".join(str(v.version) for v in reversed(info.versions)) or "none"
+        raise RegistryError(f"Model '{name}' has no version {version} (versions: {have}).")
+    before = info.aliases.get(alias)
     with store_errors(f"Cannot set alias '{alias}' of '{name}'"):
         client.set_registered_model_alias(name, alias, str(version))
-    return _version(client, name, version), before
+    aliases = sorted({*found.aliases, alias})
+    return replace(found, aliases=aliases), before
 
 
 def delete_alias(store: RunStore, name: str, alias: str) -> int:
@@ -249,11 +255,3 @@ def _require_model(client: MlflowClient, name: str) -> None:
         f"No registered model '{name}' in this store; register a run's model with "
         f"`ncaa-eval runs register RUN --name {name}` (see `ncaa-eval registry list`)."
     )
-
-
-def _require_version(client: MlflowClient, name: str, version: int) -> None:
-    _require_model(client, name)
-    versions = [v.version for v in _info(client, name).versions]
-    if version not in versions:
-        have = ", ".join(str(v) for v in sorted(versions)) or "none"
-        raise RegistryError(f"Model '{name}' has no version {version} (versions: {have}).")

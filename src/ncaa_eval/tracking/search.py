@@ -26,6 +26,11 @@ MAX_SEARCH_RESULTS = 50_000
 
 _PREFIX_RE = re.compile(r"^[0-9a-f]{4,32}$")
 
+#: The tag of a run recording what ``predict`` or ``bracket`` wrote (see ``tracking.lineage``).
+OUTPUT_TAG = "ncaa_eval.output"
+#: A filter clause that leaves such runs out.
+NOT_AN_OUTPUT = f"tags.`{OUTPUT_TAG}` IS NULL"
+
 
 def shown(value: object) -> str:
     """``value`` quoted for a one-line message, however long or odd it is."""
@@ -104,6 +109,9 @@ def find_runs(store: RunStore, filter_string: str, max_results: int) -> list[Run
 def resolve_run_id(store: RunStore, prefix: str) -> str:
     """Expand a unique prefix (4+ hex characters) of a run id in the store's experiment.
 
+    Runs that record a forecast's output (lineage runs) are not matched: they are not runs to
+    show, compare, register or forecast from.
+
     Raises:
         RunNotFoundError: ``prefix`` is not hex, shorter than 4 characters, or matches no run.
         AmbiguousRunIdError: ``prefix`` matches several runs.
@@ -115,7 +123,7 @@ def resolve_run_id(store: RunStore, prefix: str) -> str:
             f"{shown(prefix)} is not a run id: give at least 4 of the 32 hex characters "
             "of a run id (see the runs list or the MLflow UI)."
         )
-    runs = find_runs(store, f"attributes.run_id LIKE '{text}%'", max_results=11)
+    runs = find_runs(store, f"attributes.run_id LIKE '{text}%' AND {NOT_AN_OUTPUT}", max_results=11)
     ids = sorted({str(run.info.run_id) for run in runs})
     if not ids:
         raise RunNotFoundError(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ncaa_eval import DEFAULT_EXPERIMENT, DEMO_EXPERIMENT, __version__
+from ncaa_eval import DEFAULT_EXPERIMENT, DEMO_EXPERIMENT, LEAGUE_NAMES, __version__
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.evaluation.metrics import MetricSet
 from ncaa_eval.evaluation.walk_forward import WalkForwardResult, check_range, walk_forward
@@ -261,7 +261,7 @@ def _record(
     Returns the seconds spent drawing the charts (the rest is MLflow's).
     """
     from ncaa_eval.evaluation.plots import write_run_plots
-    from ncaa_eval.tracking.artifacts import log_datasets, log_plots_dir
+    from ncaa_eval.tracking.artifacts import log_datasets, log_model_dir, log_plots_dir
 
     run_id = record.run_id
     store.save_run(record, predictions)
@@ -287,7 +287,11 @@ def _record(
     )
     with tempfile.TemporaryDirectory(prefix="ncaa-eval-model-") as tmp:
         _log_model(store, run_id, result, prepared, Path(tmp) / "forecaster")
-        league = {"M": "men", "W": "women"}[record.league]
+        # The model fitted through the last tournament too, for forecasts of later seasons.
+        fitted = Path(tmp) / "fitted"
+        result.model.save(fitted)
+        log_model_dir(store, run_id, fitted)
+        league = LEAGUE_NAMES[record.league]
         title = f"{record.model_type}, {league}, {record.start_year}-{record.end_year}"
         plots = Path(tmp) / "plots"
         chart_start = time.perf_counter()
@@ -362,10 +366,12 @@ def _log_model(
     write_packaged(
         folder,
         forecaster=result.forecaster,
-        fitted=result.model,
         league=result.league,
         season=season,
         state=state,
+        feature_columns=(
+            None if result.feature_set is None else list(result.feature_set.feature_columns)
+        ),
     )
     seeded = state.teams.loc[state.teams["seed"].notna(), "team_id"].astype(int).tolist()
     pair = (seeded or state.teams["team_id"].astype(int).tolist())[:2]
@@ -381,12 +387,11 @@ def _log_model(
 
 
 def _model_distributions(prepared: _Prepared) -> list[str]:
-    """The distributions a model class needs beyond the base ones: its library, or its plugin."""
+    """What a model class needs to predict beyond ncaa-eval: its own ``pip_requirements``, or
+    for a plugin the distribution that installed it."""
     import importlib.metadata
 
-    top = prepared.model_class.__module__.split(".")[0]
-    if top != "ncaa_eval":
-        return list(importlib.metadata.packages_distributions().get(top, []))
-    return {"xgboost": ["xgboost-cpu", "xgboost"], "logistic_regression": ["scikit-learn"]}.get(
-        prepared.model_class.name, []
-    )
+    cls = prepared.model_class
+    top = cls.__module__.split(".")[0]
+    plugin = [] if top == "ncaa_eval" else importlib.metadata.packages_distributions().get(top, [])
+    return [*cls.pip_requirements, *plugin]

@@ -46,8 +46,11 @@ def last_season_teams(result: WalkForwardResult, repository: ParquetRepository) 
     if features is not None:
         full = features.tournament_snapshots[season]
         rows = np.searchsorted(features.team_ids, ids)
-        # The feature server walked every game of the history, so it knows every team of it.
-        assert np.array_equal(features.team_ids[np.minimum(rows, len(features.team_ids) - 1)], ids)
+        found = features.team_ids[np.minimum(rows, len(features.team_ids) - 1)] == ids
+        if not found.all():
+            # The feature server walks every game and seed of the history: this is a bug.
+            missing = ", ".join(str(t) for t in ids[~found][:5])
+            raise RuntimeError(f"No pre-tournament features for team {missing} of {season}.")
         snapshot = TeamSnapshot(
             elo=full.elo[rows],
             margin_rating=full.margin_rating[rows],

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ncaa_eval import LEAGUE_NAMES
 from ncaa_eval.cli.options import experiment_option, tracking_uri_option
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ MISSING = "-"
 BEST_MARK = "*"
 
 #: How a league is named in tables (the train summary and `runs show` say the same).
-LEAGUES = {"M": "men", "W": "women"}
+LEAGUES = LEAGUE_NAMES
 STATUS_STYLES = {
     "FINISHED": "green",
     "FAILED": "red",
