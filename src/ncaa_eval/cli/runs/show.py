@@ -132,8 +132,8 @@ def _show_parts(details: RunDetails, store: RunStore) -> list[RenderableType]:
     else:
         parts.append(Text("No artifacts.", style="yellow"))
     if details.model_uri is not None:
+        parts.append(Text(f"MLflow Model: {details.model_uri}"))
         parts.append(
-            Text(f"MLflow Model: {details.model_uri} (register it: `ncaa-eval runs register "
-                 f"{details.summary.run_id[:8]} --name NAME`)")
-        )  # fmt: skip
+            Text(f"Register it: ncaa-eval runs register {details.summary.run_id[:8]} --name NAME")
+        )
     return parts
