@@ -17,12 +17,14 @@ millisecond. This is the pattern of MLflow's own test suite. Use from a ``confte
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,3 +110,21 @@ def assert_no_active_run() -> None:
     if run is not None:
         mlflow.end_run("FAILED")
         pytest.fail(f"The test left MLflow run {run.info.run_id} active.")
+
+
+def load_model_without_pickle(tracking_uri: str, model_uri: str) -> Any:
+    """Load an MLflow Model as a user would, with pickle refused (models from code only).
+
+    MLflow resolves a logged model behind ``runs:/`` and ``models:/`` with the global tracking
+    URI, so it is set for the call.
+    """
+    from unittest import mock
+
+    import mlflow.pyfunc
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    with (
+        mock.patch.dict(os.environ, {"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}),
+        _use_tracking_uri(tracking_uri),
+    ):
+        return mlflow.pyfunc.load_model(model_uri)

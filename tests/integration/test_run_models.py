@@ -31,7 +31,11 @@ from click.testing import CliRunner, Result
 from ncaa_eval.cli.main import cli
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.tracking import RunStore
-from tests.helpers.mlflow_store import MLFLOW_ENV_VARS, assert_no_active_run
+from tests.helpers.mlflow_store import (
+    MLFLOW_ENV_VARS,
+    assert_no_active_run,
+    load_model_without_pickle,
+)
 from tests.training.tracking_checks import shared_template, store_copy, tournament_courts
 
 #: The season the real-data runs end with; their MLflow Model answers for it.
@@ -124,11 +128,7 @@ def store(
 
 
 def _load(store: Store, uri: str) -> Any:
-    import mlflow.pyfunc
-    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
-
-    with _use_tracking_uri(store.uri):
-        return mlflow.pyfunc.load_model(uri)
+    return load_model_without_pickle(store.uri, uri)
 
 
 def _predictions(store: Store, run_id: str) -> pd.DataFrame:
@@ -654,38 +654,19 @@ def test_one_submission_for_both_leagues_recorded_under_each_source_run(
 
 @pytest.mark.kaggle
 def test_a_changed_data_store_is_named_in_one_line(store: Store, tmp_path: Path) -> None:
-    result = store.cli(
-        "predict",
-        "--run",
-        store.demo_runs["xgboost"],
-        "--season",
-        "2025",
-        "--data-dir",
-        str(store.demo),
-        "--output",
-        str(tmp_path / "same.csv"),
-        "--experiment",
-        "runs",
-    )
+    def predict(data_dir: Path, name: str) -> Result:
+        return store.cli("predict", "--run", store.demo_runs["xgboost"], "--season", "2025",
+                         "--data-dir", str(data_dir), "--output", str(tmp_path / name),
+                         "--experiment", "runs")  # fmt: skip
+
+    result = predict(store.demo, "same.csv")
     assert "Note:" not in result.output
     # The demo store built with another seed is other data than the run was trained on.
     from ncaa_eval.ingest import build_demo_store
 
     other = tmp_path / "other-demo"
     build_demo_store(other, seed=8, n_seasons=8)
-    result = store.cli(
-        "predict",
-        "--run",
-        store.demo_runs["xgboost"],
-        "--season",
-        "2025",
-        "--data-dir",
-        str(other),
-        "--output",
-        str(tmp_path / "o.csv"),
-        "--experiment",
-        "runs",
-    )
+    result = predict(other, "o.csv")
     notes = [line for line in result.output.splitlines() if line.startswith("Note:")]
     assert len(notes) == 1
     digest_now = ParquetRepository(other).digest[:12]

@@ -27,6 +27,7 @@ from ncaa_eval.model.registry import DuplicateModelError, get_model, list_models
 from tests.conftest import REPO_ROOT, Invoke
 from tests.helpers.mlflow_store import (
     MLFLOW_ENV_VARS,
+    load_model_without_pickle,
     migrate_template,
     scratch_dir,
     sqlite_uri,
@@ -179,25 +180,11 @@ def check_finished_run(uri: str, *, load_model: bool = True) -> None:
 
 def check_run_model(uri: str, run_id: str) -> None:
     """The plugin run's MLflow Model loads without pickle and gives the run's last forecasts."""
-    import os
-
-    import mlflow.pyfunc
-    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
-
     from ncaa_eval.tracking import RunStore
 
     preds = RunStore(uri).load_predictions(run_id)
     last = preds[preds["season"] == preds["season"].max()]
-    previous = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
-    try:
-        with _use_tracking_uri(uri):
-            model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
-    finally:
-        if previous is None:
-            del os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"]
-        else:
-            os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = previous
+    model = load_model_without_pickle(uri, f"runs:/{run_id}/model")
     got = model.predict(last[["season", "team_a_id", "team_b_id"]])
     assert list(got) == pytest.approx(list(last["pred_win_prob"]), abs=1e-9)
     assert type(model.unwrap_python_model().forecaster.model).__module__ == PLUGIN_MODULE

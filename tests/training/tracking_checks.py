@@ -30,7 +30,12 @@ from ncaa_eval.model.base import GAME_COLUMNS, Model, StatefulModel
 from ncaa_eval.model.registry import get_model
 from ncaa_eval.tracking import PREDICTION_DTYPES, ModelRun, RunStore
 from ncaa_eval.transform.matchups import conference_map, orient_games
-from tests.helpers.mlflow_store import migrate_template, scratch_dir, sqlite_uri
+from tests.helpers.mlflow_store import (
+    load_model_without_pickle,
+    migrate_template,
+    scratch_dir,
+    sqlite_uri,
+)
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -443,20 +448,8 @@ def check_model_answers(
 ) -> None:
     """``runs:/<id>/model``, loaded by MLflow with pickle refused, gives the last season's
     predictions to 1e-9 (told each game's court, as the walk-forward was)."""
-    import mlflow.pyfunc
-    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
-
     last = predictions[predictions["season"] == predictions["season"].max()]
-    previous = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION")
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
-    try:
-        with _use_tracking_uri(uri):
-            model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
-    finally:
-        if previous is None:
-            os.environ.pop("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", None)
-        else:
-            os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = previous
+    model = load_model_without_pickle(uri, f"runs:/{run_id}/model")
     rows = last[["season", "team_a_id", "team_b_id"]].assign(
         team_a_loc=tournament_courts(repo, league, last)
     )
