@@ -28,7 +28,7 @@ def list_models(name: str | None, tracking_uri: str | None, as_json: bool) -> No
 
     from ncaa_eval.cli.console import console
     from ncaa_eval.tracking import RunStore
-    from ncaa_eval.tracking.queries import require_store
+    from ncaa_eval.tracking.lookup import require_store
     from ncaa_eval.tracking.registry import list_registered
 
     store = RunStore(tracking_uri)
@@ -92,7 +92,7 @@ def alias(
     """
     from ncaa_eval.cli.console import console
     from ncaa_eval.tracking import RunStore
-    from ncaa_eval.tracking.queries import require_store
+    from ncaa_eval.tracking.lookup import require_store
     from ncaa_eval.tracking.registry import delete_alias, set_alias
 
     store = RunStore(tracking_uri)

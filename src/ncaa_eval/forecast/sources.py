@@ -64,8 +64,8 @@ def resolve_source(text: str, tracking_uri: str | None, experiment: str) -> Fore
         NcaaEvalError: no store at the URI, an unknown run or model, or a model not logged by
             ``ncaa-eval train``.
     """
+    from ncaa_eval.tracking.lookup import require_store, resolve_run
     from ncaa_eval.tracking.models import load_run_model
-    from ncaa_eval.tracking.queries import require_store, resolve_run
 
     store = RunStore(tracking_uri, experiment)
     require_store(store)

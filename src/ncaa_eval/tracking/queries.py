@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ncaa_eval.errors import NcaaEvalError
-from ncaa_eval.tracking.errors import RunNotFoundError, TrackingStoreError, store_errors
+from ncaa_eval.tracking.errors import RunNotFoundError, store_errors
+from ncaa_eval.tracking.lookup import store_is_missing
 from ncaa_eval.tracking.models import model_id_of
 from ncaa_eval.tracking.params import RECORDS_TAG, flatten_params, run_fact
-from ncaa_eval.tracking.records import ModelRun, is_run_id
-from ncaa_eval.tracking.search import NOT_AN_OUTPUT, check_max_results, search_filter, shown
+from ncaa_eval.tracking.records import ModelRun
+from ncaa_eval.tracking.search import NOT_AN_OUTPUT, check_max_results, search_filter
 from ncaa_eval.tracking.store import RunStore
-from ncaa_eval.tracking.uri import sqlite_path
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -186,47 +186,6 @@ class RunComparison:
 # -- store access -----------------------------------------------------------------------------
 
 
-def store_is_missing(store: RunStore) -> bool:
-    """Tell whether ``store`` is a local SQLite database that does not exist (so holds no runs).
-
-    Reading such a store through MLflow would create and migrate an empty database first.
-    """
-    db = sqlite_path(store.tracking_uri)
-    return db is not None and not db.is_file()
-
-
-def require_store(store: RunStore) -> None:
-    """Refuse, in one line, a local store that does not exist (instead of creating it).
-
-    Raises:
-        TrackingStoreError: ``store`` is a SQLite file that is not there.
-    """
-    if store_is_missing(store):
-        raise TrackingStoreError(
-            f"There is no MLflow store at {store.tracking_uri} yet; train a model first or pass "
-            "--tracking-uri / MLFLOW_TRACKING_URI."
-        )
-
-
-def resolve_run(store: RunStore, prefix: str) -> str:
-    """The full run id a unique prefix (4+ hex characters) or full id names.
-
-    Raises:
-        RunNotFoundError: The store does not exist, the prefix is malformed or matches no run.
-        AmbiguousRunIdError: The prefix matches several runs.
-    """
-    if store_is_missing(store):
-        raise RunNotFoundError(
-            f"No run {shown(prefix)}: there is no MLflow store at {store.tracking_uri} yet; "
-            "train a model first or pass --tracking-uri / MLFLOW_TRACKING_URI."
-        )
-    text = prefix.strip().lower() if isinstance(prefix, str) else ""
-    if is_run_id(text):
-        # A full run id names one run in the whole store, whatever its experiment.
-        return str(store.get_run(text).info.run_id)
-    return store.resolve_run_id(prefix)
-
-
 def search_runs(
     store: RunStore,
     *,
@@ -288,7 +247,7 @@ def run_details(store: RunStore, run_id: str, *, artifacts: bool = True) -> RunD
 
     Args:
         store: The store holding the run.
-        run_id: A full run id (see :func:`resolve_run` for prefixes).
+        run_id: A full run id (see :func:`~ncaa_eval.tracking.lookup.resolve_run` for prefixes).
         artifacts: List the run's artifacts (one request per folder).
 
     Raises:

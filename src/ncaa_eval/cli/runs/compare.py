@@ -47,7 +47,8 @@ def compare(
     """
     from ncaa_eval.cli.console import err_console
     from ncaa_eval.tracking import RunStore
-    from ncaa_eval.tracking.queries import compare_runs, resolve_run
+    from ncaa_eval.tracking.lookup import resolve_run
+    from ncaa_eval.tracking.queries import compare_runs
 
     if len(run_ids) < 2:
         raise click.UsageError("Give at least two runs to compare.")

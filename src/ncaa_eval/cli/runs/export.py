@@ -26,7 +26,7 @@ def export(run_id: str, output_dir: Path, tracking_uri: str | None, experiment: 
     run id or a unique prefix of at least 4 characters.
     """
     from ncaa_eval.tracking import RunStore
-    from ncaa_eval.tracking.queries import resolve_run
+    from ncaa_eval.tracking.lookup import resolve_run
 
     store = RunStore(tracking_uri, experiment)
     folder = store.export(resolve_run(store, run_id), output_dir)

@@ -23,7 +23,7 @@ def register(
     """
     from ncaa_eval.cli.console import console
     from ncaa_eval.tracking import RunStore
-    from ncaa_eval.tracking.queries import resolve_run
+    from ncaa_eval.tracking.lookup import resolve_run
     from ncaa_eval.tracking.registry import check_alias, check_model_name, register_run_model
 
     check_model_name(name)

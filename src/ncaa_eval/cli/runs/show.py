@@ -43,7 +43,8 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None, experiment: str) 
     RUN_ID is a full run id or a unique prefix of at least 4 characters.
     """
     from ncaa_eval.tracking import RunStore
-    from ncaa_eval.tracking.queries import resolve_run, run_details
+    from ncaa_eval.tracking.lookup import resolve_run
+    from ncaa_eval.tracking.queries import run_details
 
     store = RunStore(tracking_uri, experiment)
     details = run_details(store, resolve_run(store, run_id))
