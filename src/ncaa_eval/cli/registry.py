@@ -62,7 +62,8 @@ def list_models(name: str | None, tracking_uri: str | None, as_json: bool) -> No
         return
     table = Table(title="Registered models")
     for column in ("name", "version", "aliases", "run", "created", "URI"):
-        table.add_column(column, overflow="fold")
+        # The URI is what gets copied: never folded.
+        table.add_column(column, overflow="fold", no_wrap=column in ("URI", "created"))
     for m in models:
         for v in m.versions:
             table.add_row(
@@ -70,7 +71,7 @@ def list_models(name: str | None, tracking_uri: str | None, as_json: bool) -> No
                 str(v.version),
                 ", ".join(v.aliases),
                 (v.run_id or "")[:8],
-                v.created.strftime("%Y-%m-%d %H:%M"),
+                v.created.strftime("%Y-%m-%d"),
                 v.uri,
             )
     console.print(table)
