@@ -64,13 +64,23 @@ def model_signature() -> ModelSignature:
 
 
 def pinned_requirements(distributions: Iterable[str]) -> list[str]:
-    """``name==version`` for each installed distribution (the others are left out)."""
+    """``name==version`` for each installed distribution (the others are left out).
+
+    ncaa-eval's and MLflow's versions come from the modules already imported: looking a
+    distribution up in the installed metadata costs about 0.1 s each.
+    """
+    import mlflow
+
+    from ncaa_eval import __version__
+
+    known = {"ncaa-eval": __version__, "mlflow": mlflow.__version__}
     out = []
     for name in dict.fromkeys(distributions):
         try:
-            out.append(f"{name}=={importlib.metadata.version(name)}")
+            version = known.get(name) or importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
+        out.append(f"{name}=={version}")
     return out
 
 
