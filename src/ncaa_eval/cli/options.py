@@ -19,6 +19,14 @@ data_dir_option = click.option(
     help="Folder holding the imported data store.",
 )
 
+output_dir_option = click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data"),
+    show_default=True,
+    help="The run is exported to OUTPUT_DIR/runs/<run id>/.",
+)
+
 league_option = click.option(
     "--league",
     type=click.Choice(["M", "W"], case_sensitive=False),

@@ -61,9 +61,11 @@ def predict(
     from ncaa_eval.cli.console import console
     from ncaa_eval.forecast.sources import check_league, resolve_source
     from ncaa_eval.forecast.submission import make_submission
+    from ncaa_eval.ingest.schema import League
 
     single = [s for s in (run_id, model_uri) if s]
-    by_league = [(league, s) for league, s in (("M", men), ("W", women)) if s]
+    given: list[tuple[League, str | None]] = [("M", men), ("W", women)]
+    by_league = [(league, s) for league, s in given if s]
     if len(single) + (1 if by_league else 0) != 1:
         raise click.UsageError(
             "Give exactly one of --run, --model, or --men/--women (one or both)."
@@ -74,7 +76,7 @@ def predict(
         sources = []
         for league, text in by_league:
             source = resolve_source(text, tracking_uri, experiment)
-            check_league(source, "M" if league == "M" else "W", f"--{LEAGUE_NAMES[league]}")
+            check_league(source, league, f"--{LEAGUE_NAMES[league]}")
             sources.append(source)
     result = make_submission(sources, season, data_dir, output=output, all_teams=all_teams)
     for part in result.parts:
@@ -83,9 +85,9 @@ def predict(
             console.print(f"Note: {note}")
     for part in result.parts:
         teams = len(part.forecast.team_ids)
-        league = LEAGUE_NAMES[part.source.league].capitalize()
+        name = LEAGUE_NAMES[part.source.league].capitalize()
         console.print(
-            f"{league}: {teams} teams from {part.source.describe()}, "
+            f"{name}: {teams} teams from {part.source.describe()}, "
             f"{part.source.run.model_type}, by {part.how}."
         )
     if len(result.lineage_run_ids) == 1:

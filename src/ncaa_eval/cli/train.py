@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ncaa_eval.cli.options import data_dir_option, experiment_option, league_option
+from ncaa_eval.cli.options import (
+    data_dir_option,
+    experiment_option,
+    league_option,
+    output_dir_option,
+)
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -21,13 +26,7 @@ if TYPE_CHECKING:
               help="Last season whose tournament is forecast.")  # fmt: skip
 @league_option
 @data_dir_option
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data"),
-    show_default=True,
-    help="The run is exported to OUTPUT_DIR/runs/<run id>/.",
-)
+@output_dir_option
 @click.option(
     "--config",
     "config_file",

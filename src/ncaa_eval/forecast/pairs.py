@@ -41,6 +41,23 @@ class PairForecast:
     prob: npt.NDArray[np.float64]
     refit: bool
 
+    @classmethod
+    def from_upper(
+        cls,
+        season: int,
+        league: League,
+        team_ids: npt.NDArray[np.int64],
+        p: npt.NDArray[np.float64],
+        *,
+        refit: bool,
+    ) -> PairForecast:
+        """From ``P(A beats B)`` of every pair ``i < j`` in ``np.triu_indices`` order."""
+        prob = np.full((len(team_ids), len(team_ids)), 0.5)
+        a, b = np.triu_indices(len(team_ids), k=1)
+        prob[a, b] = p
+        prob[b, a] = 1.0 - p
+        return cls(season, league, team_ids, prob, refit)
+
     def pairs(self) -> pd.DataFrame:
         """One row per unordered pair, team A the lower id: season, team_a_id, team_b_id, pred."""
         a, b = np.triu_indices(len(self.team_ids), k=1)
@@ -140,11 +157,7 @@ def forecast_pairs(
         )
     else:
         p = _stateless(cls, config, use_saved, model_dir, repository, league, history, rows, season)
-    prob = np.full((len(ids), len(ids)), 0.5)
-    a, b = np.triu_indices(len(ids), k=1)
-    prob[a, b] = p
-    prob[b, a] = 1.0 - p
-    return PairForecast(season, league, ids, prob, refit=not use_saved)
+    return PairForecast.from_upper(season, league, ids, p, refit=not use_saved)
 
 
 def _stateful(

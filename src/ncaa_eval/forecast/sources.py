@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -45,8 +46,7 @@ class ForecastSource:
 
     @property
     def league(self) -> League:
-        league: League = "W" if self.run.league == "W" else "M"
-        return league
+        return self.run.league
 
     def describe(self) -> str:
         """E.g. ``models:/ncaa-men@champion (version 3, run 1a2b3c4d)`` or ``run 1a2b3c4d``."""
@@ -200,8 +200,5 @@ def packaged_pairs(packaged: PackagedForecaster, team_ids: list[int]) -> PairFor
     p = packaged.predict(
         pd.DataFrame({"season": packaged.season, "team_a_id": ids[a], "team_b_id": ids[b]})
     )
-    prob = np.full((len(ids), len(ids)), 0.5)
-    prob[a, b] = p
-    prob[b, a] = 1.0 - p
-    league: League = "W" if packaged.league == "W" else "M"
-    return PairForecast(packaged.season, league, ids, prob, refit=False)
+    league = cast(League, packaged.league)
+    return PairForecast.from_upper(packaged.season, league, ids, p, refit=False)

@@ -7,7 +7,6 @@ in MLflow as a run nested under its own run (see :mod:`ncaa_eval.tracking.lineag
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import pandas as pd
 
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.forecast.sources import ForecastSource, SourceForecast, forecast_source
-from ncaa_eval.paths import check_writable_dir, user_file_mode
+from ncaa_eval.paths import atomic_write, check_writable_dir
 
 
 def submission_frame(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -33,16 +32,8 @@ def submission_frame(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def write_submission(frame: pd.DataFrame, path: Path) -> Path:
     """Write the CSV atomically (temporary file, then rename) and return its path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            frame.to_csv(handle, index=False, float_format="%.6f")
-        os.chmod(tmp, user_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as tmp, tmp.open("w", newline="") as handle:
+        frame.to_csv(handle, index=False, float_format="%.6f")
     return path
 
 

@@ -6,13 +6,11 @@ MLflow run itself keeps each fact once (see :mod:`ncaa_eval.tracking.params`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ncaa_eval.errors import NcaaEvalError
-from ncaa_eval.paths import user_file_mode
+from ncaa_eval.paths import atomic_write
 from ncaa_eval.tracking.params import PREDICTIONS_FILE, RUN_FILE
 from ncaa_eval.tracking.predictions import write_predictions
 from ncaa_eval.tracking.reading import load_table
@@ -56,12 +54,5 @@ def export_run(store: RunStore, run_id: str, dest: Path) -> Path:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``path`` through a temporary file in its folder, so it is whole or absent."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, user_file_mode())  # mkstemp makes it 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

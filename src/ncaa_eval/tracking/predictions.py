@@ -9,8 +9,6 @@ row, so a full tournament (~2,500 rows) converts in a few milliseconds. Every fa
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ncaa_eval.errors import DataValidationError
-from ncaa_eval.paths import user_file_mode
+from ncaa_eval.paths import atomic_write
 from ncaa_eval.tracking.records import INT32_MAX, INT32_MIN, Prediction, is_run_id
 
 #: Schema of ``predictions.parquet``; only ``team_a_won`` may be null (a game not played yet).
@@ -323,16 +321,8 @@ def write_predictions(table: pa.Table, path: Path) -> None:
         DataValidationError: The table does not satisfy :func:`validate_prediction_table`.
     """
     validate_prediction_table(table)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_write(path) as tmp:
         pq.write_table(table, tmp)
-        os.chmod(tmp, user_file_mode())  # mkstemp makes it 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_predictions_csv(table: pa.Table, path: Path) -> None:

@@ -6,18 +6,13 @@ from pathlib import Path
 
 import click
 
+from ncaa_eval.cli.options import output_dir_option
 from ncaa_eval.cli.runs.format import size, store_options
 
 
 @click.command()
 @click.argument("run_id")
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data"),
-    show_default=True,
-    help="The run is written to OUTPUT_DIR/runs/<run id>/.",
-)
+@output_dir_option
 @store_options
 def export(run_id: str, output_dir: Path, tracking_uri: str | None, experiment: str) -> None:
     """Export a run's records to files.
