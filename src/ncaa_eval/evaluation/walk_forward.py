@@ -41,6 +41,7 @@ PREDICTION_COLUMNS = (
 )  # fmt: skip
 
 SeasonCallback = Callable[[int, int], None]
+PredictionsCallback = Callable[[int, pd.DataFrame], None]
 
 
 @dataclass
@@ -122,25 +123,53 @@ def check_range(server: ChronologicalDataServer, start: int, end: int, league: s
     return played
 
 
-def walk_forward(
-    model_factory: Callable[[], Model],
+@dataclass
+class WalkHistory:
+    """The games a walk-forward reads, prepared once and reusable by many walks (a search).
+
+    Built by :func:`prepare_history`. Holds the store's seasons from ``history_from`` through the
+    last forecast season, the seasons whose tournaments are forecast, the seeds, and (computed on
+    first use, then kept) the games oriented for stateful models and the features served for
+    each :class:`FeatureConfig` asked for (the last :attr:`FEATURE_CACHE` of them).
+    """
+
+    FEATURE_CACHE = 2
+
+    repository: ParquetRepository
+    league: League
+    history: list[int]
+    seasons: list[int]
+    server: ChronologicalDataServer
+    seeds: pd.DataFrame
+    _games: pd.DataFrame | None = None
+    _features: dict[FeatureConfig, FeatureSet] = field(default_factory=dict)
+
+    def oriented_games(self) -> pd.DataFrame:
+        """Every game walked, team A the lower id, in (season, day, game id) order."""
+        if self._games is None:
+            conferences = conference_map(self.repository.conferences(self.league))
+            self._games = orient_games(self.server.all_games(), conferences)
+        return self._games
+
+    def features(self, config: FeatureConfig) -> FeatureSet:
+        """The features served for ``config`` over the whole history (cached)."""
+        found = self._features.pop(config, None)
+        if found is None:
+            found = StatefulFeatureServer(config).serve(self.repository, self.league, self.history)
+        self._features[config] = found  # most recently used last
+        while len(self._features) > self.FEATURE_CACHE:
+            del self._features[next(iter(self._features))]
+        return found
+
+
+def prepare_history(
     repository: ParquetRepository,
     league: League,
     start: int,
     end: int,
-    on_season: SeasonCallback | None = None,
     history_from: int | None = None,
-) -> WalkForwardResult:
-    """Forecast every tournament of ``start..end`` walk-forward and fit the final model.
-
-    Args:
-        model_factory: builds a fresh, unfitted model (called once per fit).
-        repository: the imported store.
-        league: ``"M"`` or ``"W"``.
-        start: first season whose tournament is forecast.
-        end: last season whose tournament is forecast.
-        on_season: called with ``(season, n_predictions)`` after each season.
-        history_from: first season of history walked (default: the store's first season).
+) -> WalkHistory:
+    """Check the range and gather what a walk-forward over ``start..end`` reads.
 
     Raises:
         NcaaEvalError: the years are reversed, outside the data, or hold no tournament, or
@@ -155,35 +184,82 @@ def walk_forward(
     history = [s for s in repository.seasons_available(league) if first <= s <= end]
     server = ChronologicalDataServer(repository, league, history or None)
     seasons = check_range(server, start, end, league)
-    seeds = repository.seeds(league)
+    return WalkHistory(repository, league, history, seasons, server, repository.seeds(league))
+
+
+def walk_forward(
+    model_factory: Callable[[], Model],
+    repository: ParquetRepository,
+    league: League,
+    start: int,
+    end: int,
+    on_season: SeasonCallback | None = None,
+    history_from: int | None = None,
+    *,
+    history: WalkHistory | None = None,
+    on_predictions: PredictionsCallback | None = None,
+    fit_final: bool = True,
+) -> WalkForwardResult:
+    """Forecast every tournament of ``start..end`` walk-forward and fit the final model.
+
+    Args:
+        model_factory: builds a fresh, unfitted model (called once per fit).
+        repository: the imported store.
+        league: ``"M"`` or ``"W"``.
+        start: first season whose tournament is forecast.
+        end: last season whose tournament is forecast.
+        on_season: called with ``(season, n_predictions)`` after each season.
+        history_from: first season of history walked (default: the store's first season).
+        history: the games already gathered by :func:`prepare_history` for this range (a search
+            walks the same range many times); ``repository``, ``league``, ``start``, ``end`` and
+            ``history_from`` must be those it was prepared with.
+        on_predictions: called with ``(season, predictions)`` after each season, the frame
+            having :data:`PREDICTION_COLUMNS` (an exception raised here stops the walk).
+        fit_final: fit the model a run keeps on everything through ``end`` (a search, which only
+            scores the forecasts, skips it; ``model`` is then the last season's forecaster).
+
+    Raises:
+        NcaaEvalError: the years are reversed, outside the data, or hold no tournament, or
+            ``history_from`` is after ``start``.
+    """
+    if history is None:
+        history = prepare_history(repository, league, start, end, history_from)
+    hooks = _Hooks(history.seeds, on_season, on_predictions)
     probe = model_factory()
     if isinstance(probe, StatefulModel):
-        result = _walk_stateful(probe, server, repository, league, seasons, on_season)
+        result = _walk_stateful(probe, history, hooks)
     else:
-        result = _walk_stateless(model_factory, probe, repository, league, history, seasons,
-                                 on_season)  # fmt: skip
+        result = _walk_stateless(model_factory, probe, history, hooks, fit_final)
     result.start, result.end = start, end
-    preds = result.predictions
-    preds["is_play_in"] = play_in_mask(preds, seeds)
     return result
 
 
-def _walk_stateful(
-    model: StatefulModel,
-    server: ChronologicalDataServer,
-    repository: ParquetRepository,
-    league: League,
-    seasons: list[int],
-    on_season: SeasonCallback | None,
-) -> WalkForwardResult:
-    conferences = conference_map(repository.conferences(league))
+@dataclass(frozen=True)
+class _Hooks:
+    seeds: pd.DataFrame
+    on_season: SeasonCallback | None
+    on_predictions: PredictionsCallback | None
+
+    def season_done(self, season: int, rows: pd.DataFrame, p: np.ndarray[Any, Any]) -> pd.DataFrame:
+        frame = _prediction_frame(rows, p)
+        frame["is_play_in"] = play_in_mask(frame, self.seeds)
+        if self.on_season is not None:
+            self.on_season(season, len(frame))
+        if self.on_predictions is not None:
+            self.on_predictions(season, frame)
+        return frame
+
+
+def _walk_stateful(model: StatefulModel, history: WalkHistory, hooks: _Hooks) -> WalkForwardResult:
+    seasons = history.seasons
+    server = history.server
     wanted = set(seasons)
     model.reset()
     frames = []
     forecaster: StatefulModel | None = None
     # Oriented once, then cut season by season: the server's order is (season, day, game id),
     # so each season's regular season and tournament are contiguous runs of rows, in date order.
-    games = orient_games(server.all_games(), conferences)
+    games = history.oriented_games()
     tournament_rows = games["is_tournament"].to_numpy(dtype=bool)
     bounds = np.searchsorted(games["season"].to_numpy(), [*server.seasons, 10_000])
     for i, season in enumerate(server.seasons):
@@ -197,17 +273,15 @@ def _walk_stateful(
         if season in wanted and len(tournament):
             # Frozen: every tournament game is predicted before any of them is learned.
             p = model.predict_proba(tournament[list(GAME_COLUMNS)])
-            frames.append(_prediction_frame(tournament, p))
             if season == seasons[-1]:
                 forecaster = copy.deepcopy(model)
-            if on_season is not None:
-                on_season(season, len(tournament))
+            frames.append(hooks.season_done(season, tournament, p))
         if len(tournament):
             model.update(tournament[list(GAME_COLUMNS)])
     return WalkForwardResult(
         predictions=pd.concat(frames, ignore_index=True),
         model=model,
-        league=league,
+        league=history.league,
         start=seasons[0],
         end=seasons[-1],
         seasons=seasons,
@@ -228,36 +302,35 @@ def training_mask(frame: pd.DataFrame, season: int, min_day: int) -> pd.Series:
 def _walk_stateless(
     model_factory: Callable[[], Model],
     probe: Model,
-    repository: ParquetRepository,
-    league: League,
-    history: list[int],
-    seasons: list[int],
-    on_season: SeasonCallback | None,
+    history: WalkHistory,
+    hooks: _Hooks,
+    fit_final: bool,
 ) -> WalkForwardResult:
     config = probe.get_config()
     if isinstance(config, FeatureModelConfig):
         feature_config, min_day = config.features, config.train_min_day
     else:
         feature_config, min_day = FeatureConfig(), FeatureModelConfig().train_min_day
-    features = StatefulFeatureServer(feature_config).serve(repository, league, history)
+    features = history.features(feature_config)
     frame = features.frame
     cols = features.feature_columns
+    seasons = history.seasons
     frames = []
     for season in seasons:
         train = frame[training_mask(frame, season, min_day)]
         test = frame[(frame["season"] == season) & frame["is_tournament"]]
         model = model_factory()
         model.fit(train[cols], train["team_a_won"].to_numpy())
-        frames.append(_prediction_frame(test, model.predict_proba(test[cols])))
-        if on_season is not None:
-            on_season(season, len(test))
-    final = model_factory()
-    last = frame[training_mask(frame, seasons[-1] + 1, min_day)]
-    final.fit(last[cols], last["team_a_won"].to_numpy())
+        frames.append(hooks.season_done(season, test, model.predict_proba(test[cols])))
+    final = model
+    if fit_final:
+        final = model_factory()
+        last = frame[training_mask(frame, seasons[-1] + 1, min_day)]
+        final.fit(last[cols], last["team_a_won"].to_numpy())
     return WalkForwardResult(
         predictions=pd.concat(frames, ignore_index=True),
         model=final,
-        league=league,
+        league=history.league,
         start=seasons[0],
         end=seasons[-1],
         seasons=seasons,

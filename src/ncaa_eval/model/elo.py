@@ -231,21 +231,30 @@ class EloModel(StatefulModel):
 def conferences_by_season(games: pd.DataFrame) -> dict[int, dict[int, str]]:
     """Season -> (team id -> conference) from ``team_a_conf``/``team_b_conf``; missing skipped.
 
-    Frames without the conference columns give an empty mapping (league-mean carry-over).
+    Frames without the conference columns give an empty mapping (league-mean carry-over). A later
+    row wins, as the last known conference (every ``team_a`` row, then every ``team_b`` row).
     """
+    parts = [
+        pd.DataFrame(
+            {
+                "season": games["season"].to_numpy(),
+                "team": games[f"team_{side}_id"].to_numpy(),
+                "conf": games[f"team_{side}_conf"].to_numpy(dtype=object),
+            }
+        )
+        for side in ("a", "b")
+        if f"team_{side}_conf" in games.columns
+    ]
+    if not parts:
+        return {}
+    # Vectorised: called twice per season walked, and once per trial of a search.
+    rows = pd.concat(parts, ignore_index=True)
+    rows = rows[rows["conf"].notna()].drop_duplicates(["season", "team"], keep="last")
     result: dict[int, dict[int, str]] = {}
-    seasons = games["season"].tolist()
-    for side in ("a", "b"):
-        column = f"team_{side}_conf"
-        if column not in games.columns:
-            continue
-        # Plain lists and dicts: called once per season walked, pandas' per-call overhead would
-        # cost more than the lookup itself. A later row wins, as the last known conference.
-        for season, team, conf in zip(
-            seasons, games[f"team_{side}_id"].tolist(), games[column].tolist(), strict=True
-        ):
-            if not pd.isna(conf):  # None, NaN and pd.NA alike
-                result.setdefault(int(season), {})[int(team)] = str(conf)
+    for season, team, conf in zip(
+        rows["season"].tolist(), rows["team"].tolist(), rows["conf"].tolist(), strict=True
+    ):
+        result.setdefault(int(season), {})[int(team)] = str(conf)
     return result
 
 
