@@ -31,6 +31,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "ncaa_eval": frozenset(),
     "ncaa_eval.errors": frozenset(),
     "ncaa_eval.paths": frozenset(),
+    "ncaa_eval.tunable": frozenset(),
     "ncaa_eval.__main__": frozenset({"ncaa_eval.cli"}),
     "ncaa_eval.ingest": frozenset(),
     "ncaa_eval.ratings": frozenset(),
@@ -58,6 +59,16 @@ ALLOWED: dict[str, frozenset[str]] = {
             "ncaa_eval.transform",
         }
     ),
+    "ncaa_eval.tuning": frozenset(
+        {
+            "ncaa_eval.evaluation",
+            "ncaa_eval.ingest",
+            "ncaa_eval.model",
+            "ncaa_eval.tracking",
+            "ncaa_eval.training",
+            "ncaa_eval.transform",
+        }
+    ),
     "ncaa_eval.cli": frozenset(
         {
             "ncaa_eval.evaluation",
@@ -68,20 +79,22 @@ ALLOWED: dict[str, frozenset[str]] = {
             "ncaa_eval.ratings",
             "ncaa_eval.training",
             "ncaa_eval.transform",
+            "ncaa_eval.tuning",
         }
     ),
 }
 #: Small top-level modules every package may import: ``__version__``, the exception classes, the
 #: writable-folder check. They import nothing but each other.
-LEAVES = frozenset({"ncaa_eval", "ncaa_eval.errors", "ncaa_eval.paths"})
+LEAVES = frozenset({"ncaa_eval", "ncaa_eval.errors", "ncaa_eval.paths", "ncaa_eval.tunable"})
 #: Third-party libraries that only one package may import: library -> allowed package.
 EXCLUSIVE = {
     "mlflow": "ncaa_eval.tracking",
     "click": "ncaa_eval.cli",
     "rich": "ncaa_eval.cli",
+    "optuna": "ncaa_eval.tuning",
 }
 #: Imported inside functions only (each costs from a few hundred milliseconds to a second).
-LATE = frozenset({"mlflow", "xgboost", "sklearn", "matplotlib"})
+LATE = frozenset({"mlflow", "xgboost", "sklearn", "matplotlib", "optuna", "sqlalchemy"})
 #: The run's MLflow Model as "models from code": MLflow runs this file when it loads a model, and
 #: nothing of ours imports it (checked below), so its class may subclass MLflow's at load.
 MODELS_FROM_CODE = "ncaa_eval.tracking.pyfunc_model"

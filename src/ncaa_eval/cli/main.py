@@ -23,6 +23,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("ncaa_eval.cli.data", "data", "Import, inspect or generate the game data."),
     "models": ("ncaa_eval.cli.models", "models", "List the registered models and their configs."),
     "train": ("ncaa_eval.cli.train", "train", "Train a model walk-forward and track it in MLflow."),
+    "tune": (
+        "ncaa_eval.cli.tune",
+        "tune",
+        "Search a model's hyperparameters with Optuna, trials nested in MLflow.",
+    ),
     "runs": (
         "ncaa_eval.cli.runs",
         "runs",

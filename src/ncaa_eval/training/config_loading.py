@@ -23,8 +23,13 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", floa
 _EXAMPLE = 'write a JSON object such as {"k": 30}'
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
+def read_config_file(
+    path: Path, what: str = "Config file", example: str = _EXAMPLE
+) -> dict[str, Any]:
     """Read a JSON object of hyperparameters from ``path``.
+
+    ``what`` names the file in messages (``"Search-space file"``) and ``example`` is the fix
+    suggested for a file that is not a JSON object.
 
     UTF-8 (with or without a BOM), UTF-16 and UTF-32 are accepted, as RFC 8259 allows. A key
     given twice, ``NaN`` and ``Infinity`` (or a number too large for a float) are rejected.
@@ -35,13 +40,13 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
-        raise ConfigError(f"Config file '{path}' does not exist: give a JSON file.") from exc
+        raise ConfigError(f"{what} '{path}' does not exist: give a JSON file.") from exc
     except IsADirectoryError as exc:
-        raise ConfigError(f"Config file '{path}' is a folder: give a JSON file.") from exc
+        raise ConfigError(f"{what} '{path}' is a folder: give a JSON file.") from exc
     except OSError as exc:
-        raise ConfigError(f"Config file '{path}' cannot be read ({exc.strerror}).") from exc
+        raise ConfigError(f"{what} '{path}' cannot be read ({exc.strerror}).") from exc
     if not raw.strip():
-        raise ConfigError(f"Config file '{path}' is empty; {_EXAMPLE}.")
+        raise ConfigError(f"{what} '{path}' is empty; {example}.")
     try:
         data = json.loads(
             raw,
@@ -51,22 +56,22 @@ def read_config_file(path: Path) -> dict[str, Any]:
         )
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"Config file '{path}' is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+            f"{what} '{path}' is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
             f"offset {exc.start}); save it as UTF-8."
         ) from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"Config file '{path}' is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-            f"{exc.msg}); {_EXAMPLE}."
+            f"{what} '{path}' is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}); {example}."
         ) from exc
     except _JsonValueError as exc:
-        raise ConfigError(f"Config file '{path}': {exc}.") from exc
+        raise ConfigError(f"{what} '{path}': {exc}.") from exc
     except RecursionError as exc:
-        raise ConfigError(f"Config file '{path}' is nested too deeply; {_EXAMPLE}.") from exc
+        raise ConfigError(f"{what} '{path}' is nested too deeply; {example}.") from exc
     if not isinstance(data, dict):
         raise ConfigError(
-            f"Config file '{path}' holds a JSON {_JSON_TYPES.get(type(data), 'value')}, not an "
-            f"object; {_EXAMPLE}."
+            f"{what} '{path}' holds a JSON {_JSON_TYPES.get(type(data), 'value')}, not an "
+            f"object; {example}."
         )
     return data
 

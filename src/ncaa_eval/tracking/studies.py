@@ -1,0 +1,226 @@
+"""A hyperparameter search in MLflow: one parent run per study, one nested run per trial.
+
+The parent run holds what the search is (model, league, windows, sampler, seed), its best Brier
+by trial number as a metric history, the best config, and the holdout scores. Each trial is a run
+tagged ``mlflow.parentRunId`` = the parent (the MLflow UI shows the study as one row that expands
+into its trials), with the trial's hyperparameters as params, its Brier season by season as
+``season_brier`` and ``running_brier`` (step = season) and its final ``brier``. A trial run ends
+FINISHED, or KILLED (pruned, interrupted) or FAILED, with the tag :data:`TRIAL_STATE_TAG` saying
+which. Workers in other processes and on other machines attach their trials to the same parent,
+by its id, through :class:`StudyRuns`; nothing here needs an active MLflow run.
+
+Study and trial runs carry no ncaa-eval records, so ``runs list`` leaves them out.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ncaa_eval.tracking.errors import TrackingStoreError, store_errors
+from ncaa_eval.tracking.lifecycle import begin_run, end_run
+from ncaa_eval.tracking.store import RunStore
+
+PARENT_TAG = "mlflow.parentRunId"
+#: ``study`` on a study's parent run, ``trial`` on each trial run.
+TUNE_TAG = "ncaa_eval.tune"
+#: The study's name, on the parent and on every trial.
+STUDY_TAG = "ncaa_eval.study"
+#: ``complete``, ``pruned``, ``failed`` or ``interrupted``, on a trial run when it ends.
+TRIAL_STATE_TAG = "ncaa_eval.trial_state"
+#: The Optuna trial number, on a trial run.
+TRIAL_NUMBER_TAG = "ncaa_eval.trial_number"
+
+#: A trial run's final status for each way a trial can end.
+STATUS_OF = {
+    "complete": "FINISHED",
+    "pruned": "KILLED",
+    "interrupted": "KILLED",
+    "failed": "FAILED",
+}
+
+
+class StudyRuns:
+    """The MLflow side of one study: its parent run and its trials' runs.
+
+    Args:
+        store: The tracking store and experiment the study's runs live in.
+    """
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+
+    @property
+    def experiment_id(self) -> str:
+        """The experiment's id (created on first use)."""
+        experiment_id = self.store._get_experiment_id(create=True)
+        assert experiment_id is not None
+        return experiment_id
+
+    def create_parent(self, study: str, run_name: str, params: Mapping[str, str]) -> str:
+        """Create the study's parent run (RUNNING), or join ``mlflow run``'s; return its id.
+
+        Raises:
+            TrackingStoreError: The store cannot be opened or written.
+        """
+        from mlflow.entities import Param
+
+        run_id = begin_run(self.store, run_name, {TUNE_TAG: "study", STUDY_TAG: study})
+        with store_errors(f"Cannot log the study's params on run {run_id}"):
+            self.store.client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
+        return run_id
+
+    def check_parent(self, run_id: str, study: str) -> None:
+        """Raise unless the study's parent run ``run_id`` is in this store.
+
+        Raises:
+            TrackingStoreError: the run is missing or belongs to another study (the worker is
+                pointed at another tracking store than the study was started with).
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = self.store.client.get_run(run_id)
+        except MlflowException as exc:
+            raise TrackingStoreError(
+                f"Study '{study}' records its trials under MLflow run {run_id}, which is not in "
+                f"{self.store.tracking_uri}; point --tracking-uri at the store the study was "
+                "started with."
+            ) from exc
+        if run.data.tags.get(STUDY_TAG) != study:
+            raise TrackingStoreError(
+                f"MLflow run {run_id} in {self.store.tracking_uri} is not study '{study}''s "
+                "run; point --tracking-uri at the store the study was started with."
+            )
+
+    def set_parent_status(self, run_id: str, status: str, *, quiet: bool = False) -> None:
+        """Mark the parent RUNNING (a worker joined) or ended (FINISHED, KILLED, FAILED)."""
+        if status == "RUNNING":
+            with store_errors(f"Cannot reopen run {run_id}"):
+                self.store.client.update_run(run_id, status="RUNNING")
+        else:
+            end_run(self.store, run_id, status, quiet=quiet)
+
+    def start_trial(
+        self, parent_id: str, study: str, number: int, params: Mapping[str, Any]
+    ) -> str:
+        """Create trial ``number``'s run under ``parent_id`` with its hyperparameters; its id.
+
+        Raises:
+            TrackingStoreError: The store cannot be written.
+        """
+        from mlflow.entities import Param, RunTag
+
+        tags = {
+            PARENT_TAG: parent_id,
+            TUNE_TAG: "trial",
+            STUDY_TAG: study,
+            TRIAL_NUMBER_TAG: str(number),
+        }
+        name = f"{study}-trial-{number}"
+        with store_errors(f"Cannot record trial {number} of study '{study}'"):
+            run = self.store.client.create_run(
+                self.experiment_id, tags={**tags, "mlflow.runName": name}, run_name=name
+            )
+            run_id = str(run.info.run_id)
+            if params:
+                self.store.client.log_batch(
+                    run_id,
+                    params=[Param(k, _param_text(v)) for k, v in params.items()],
+                    tags=[RunTag("mlflow.note.content", f"Trial {number} of study {study}.")],
+                )
+        return run_id
+
+    def end_trial(
+        self,
+        run_id: str,
+        state: str,
+        seasons: Mapping[int, tuple[float, float]],
+        brier: float | None,
+        *,
+        quiet: bool = False,
+    ) -> None:
+        """Log a trial's season curve and final Brier, tag how it ended, and end its run.
+
+        Args:
+            run_id: The trial's run.
+            state: ``complete``, ``pruned``, ``failed`` or ``interrupted``.
+            seasons: season -> (that season's Brier, the running Brier through it).
+            brier: The final Brier (complete trials).
+            quiet: Another error is on its way: only log a failure to write.
+        """
+        from mlflow.entities import Metric, RunTag
+
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(name, float(value), now, int(season))
+            for season, (one, running) in seasons.items()
+            for name, value in (("season_brier", one), ("running_brier", running))
+        ]
+        if brier is not None:
+            metrics.append(Metric("brier", float(brier), now, 0))
+        try:
+            with store_errors(f"Cannot record the end of trial run {run_id}"):
+                self.store.client.log_batch(
+                    run_id, metrics=metrics, tags=[RunTag(TRIAL_STATE_TAG, state)]
+                )
+        except TrackingStoreError:
+            if not quiet:
+                raise
+        end_run(self.store, run_id, STATUS_OF[state], quiet=quiet)
+
+    def log_best(self, parent_id: str, number: int, best: float, value: float | None) -> None:
+        """Log the best Brier so far (and this trial's) at step ``number`` on the parent."""
+        metrics = {"best_brier": best}
+        if value is not None:
+            metrics["trial_brier"] = value
+        self.store.log_metrics(parent_id, metrics, step=number)
+
+    def log_summary(
+        self,
+        parent_id: str,
+        metrics: Mapping[str, float],
+        files: Mapping[str, Any],
+    ) -> None:
+        """Log final metrics and JSON files (best config, search space, holdout) on the parent.
+
+        A file logged again replaces the one before (a study resumed reports anew).
+        """
+        if metrics:
+            self.store.log_metrics(parent_id, metrics)
+        if not files:
+            return
+        with (
+            tempfile.TemporaryDirectory(prefix="ncaa-eval-study-") as tmp,
+            store_errors(f"Cannot log the study's results on run {parent_id}"),
+        ):
+            for name, content in files.items():
+                path = Path(tmp) / name
+                path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n")
+                self.store.client.log_artifact(parent_id, str(path))
+
+    def close_orphans(self, run_ids: list[str]) -> int:
+        """End as FAILED the trial runs still RUNNING whose worker died (``kill -9``).
+
+        Returns:
+            How many runs were closed.
+        """
+        closed = 0
+        for run_id in run_ids:
+            with store_errors(f"Cannot read trial run {run_id}"):
+                run = self.store.client.get_run(run_id)
+            if run.info.status == "RUNNING":
+                self.end_trial(run_id, "failed", {}, None, quiet=True)
+                closed += 1
+        return closed
+
+
+def _param_text(value: Any) -> str:
+    """A hyperparameter as MLflow shows it: JSON for lists, null, booleans, plain otherwise."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)

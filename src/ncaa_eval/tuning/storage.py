@@ -1,0 +1,186 @@
+"""Where a study lives: Optuna's journal file on one machine, a database for many.
+
+* No ``--storage``: a journal file, ``optuna.journal`` next to the MLflow store (beside the
+  ``mlflow.db`` of a local store; in the current folder for a tracking server). Optuna's journal
+  file storage is safe for several processes on one machine (file locks); Optuna itself advises
+  against SQLite for parallel workers, so ``sqlite://`` is refused.
+* A path (or ``journal:PATH``): a journal file there. Not over NFS: its locks are not safe there.
+* ``postgresql://user:password@host/database`` (or ``mysql://...``): Optuna's RDB storage, for
+  workers on many machines. Connections are checked before use (``pool_pre_ping``: a connection
+  the server dropped while idle is replaced), the first connection gives up after
+  :data:`CONNECT_TIMEOUT` seconds, and workers send a heartbeat: a trial whose worker stopped
+  beating for three heartbeats (``kill -9``, a lost machine) is marked failed and retried by the
+  others (:class:`optuna.storages.RetryHeartbeatStaleTrialCallback`). Several workers creating
+  the tables of an empty database at once can collide (a duplicate ``CREATE TYPE``); opening is
+  retried after a short random pause.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ncaa_eval.errors import NcaaEvalError
+from ncaa_eval.paths import check_writable_dir
+from ncaa_eval.tracking.uri import is_http_uri, sqlite_path
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+#: File name of the default journal, next to the MLflow store.
+JOURNAL_NAME = "optuna.journal"
+#: Seconds the first connection to a database may take before the URL is called unreachable.
+CONNECT_TIMEOUT = 5
+#: Default seconds between a worker's heartbeats on a database (the grace period is 3x).
+HEARTBEAT_SECONDS = 10
+#: How many times a failed trial (a dead worker's) is retried.
+MAX_RETRY = 3
+_OPEN_ATTEMPTS = 6
+_RDB_SCHEMES = ("postgresql", "mysql")
+
+
+class StorageError(NcaaEvalError):
+    """The Optuna storage URL is wrong or cannot be reached."""
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """A resolved ``--storage``: what kind, the URL or path, and a form safe to print."""
+
+    kind: Literal["journal", "rdb"]
+    url: str
+    heartbeat: int = HEARTBEAT_SECONDS
+
+    @property
+    def shown(self) -> str:
+        """The URL with any password masked."""
+        return mask_password(self.url)
+
+    @property
+    def has_heartbeat(self) -> bool:
+        """Whether dead workers' trials are detected (databases only)."""
+        return self.kind == "rdb"
+
+    def open(self) -> BaseStorage:
+        """Open the storage (creating a journal file or a database's tables if new).
+
+        Raises:
+            StorageError: the database cannot be reached or refuses us, or a driver is missing.
+        """
+        if self.kind == "journal":
+            return _open_journal(Path(self.url))
+        return _open_rdb(self)
+
+
+def resolve_storage(
+    storage: str | None, tracking_uri: str, heartbeat: int = HEARTBEAT_SECONDS
+) -> StorageSpec:
+    """Turn ``--storage`` into a :class:`StorageSpec` (nothing is opened).
+
+    Raises:
+        StorageError: an unsupported scheme (SQLite, HTTP, ...) or an unusable journal folder.
+    """
+    if not storage:
+        return _journal(default_journal(tracking_uri), heartbeat)
+    if storage.startswith("journal:"):
+        return _journal(Path(storage.removeprefix("journal:")), heartbeat)
+    scheme = storage.partition("://")[0].lower() if "://" in storage else ""
+    if not scheme:
+        return _journal(Path(storage), heartbeat)
+    base = scheme.partition("+")[0]
+    if base in _RDB_SCHEMES:
+        return StorageSpec("rdb", storage, heartbeat)
+    if base == "sqlite":
+        raise StorageError(
+            f"--storage {mask_password(storage)}: SQLite is not safe for parallel workers "
+            "(Optuna advises against it); give a journal file path for one machine or a "
+            "postgresql:// URL for many."
+        )
+    raise StorageError(
+        f"--storage {mask_password(storage)}: unsupported scheme '{scheme}'; give a journal file "
+        "path (one machine) or postgresql://user:password@host/database (many machines)."
+    )
+
+
+def default_journal(tracking_uri: str) -> Path:
+    """``optuna.journal`` beside the MLflow store: its database's folder, else the cwd."""
+    db = sqlite_path(tracking_uri)
+    if db is not None:
+        return db.parent / JOURNAL_NAME
+    if tracking_uri.startswith("file:"):
+        return Path(re.sub(r"^file:(//)?", "", tracking_uri)).parent / JOURNAL_NAME
+    if not is_http_uri(tracking_uri) and "://" not in tracking_uri:
+        return Path(tracking_uri).parent / JOURNAL_NAME
+    return Path.cwd() / JOURNAL_NAME
+
+
+def mask_password(url: str) -> str:
+    """``scheme://user:***@host/db`` for a URL holding a password; anything else as is."""
+    return re.sub(r"(://[^:/@]+:)[^@/]*@", r"\1***@", url)
+
+
+def _journal(path: Path, heartbeat: int) -> StorageSpec:
+    path = path.expanduser()
+    if path.is_dir():
+        raise StorageError(
+            f"--storage '{path}' is a folder; give a file path such as {path / JOURNAL_NAME}."
+        )
+    return StorageSpec("journal", str(path.resolve()), heartbeat)
+
+
+def _open_journal(path: Path) -> BaseStorage:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    check_writable_dir(path.parent, "--storage")
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _open_rdb(spec: StorageSpec) -> BaseStorage:
+    import optuna
+    import sqlalchemy.exc
+
+    engine_kwargs: dict[str, object] = {"pool_pre_ping": True}
+    if spec.url.lower().startswith(("postgresql", "mysql")):
+        engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+    last: Exception | None = None
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                spec.url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=spec.heartbeat,
+                grace_period=3 * spec.heartbeat,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=MAX_RETRY
+                ),
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
+            # Another worker is creating the same tables: let it finish, then open again.
+            if "already exists" not in str(exc) and "duplicate key" not in str(exc):
+                raise _unreachable(spec, exc) from exc
+            last = exc
+            time.sleep(0.2 + random.random() * (attempt + 1))
+        except (sqlalchemy.exc.SQLAlchemyError, ModuleNotFoundError, ValueError) as exc:
+            raise _unreachable(spec, exc) from exc
+    assert last is not None
+    raise _unreachable(spec, last) from last
+
+
+def _unreachable(spec: StorageSpec, exc: BaseException) -> StorageError:
+    if isinstance(exc, ModuleNotFoundError):
+        return StorageError(
+            f"--storage {spec.shown}: the database driver '{exc.name}' is not installed; "
+            "install it with `pip install 'ncaa-eval[postgres]'`."
+        )
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = detail[0] if detail else type(exc).__name__
+    first = first.replace(spec.url, spec.shown)
+    return StorageError(
+        f"Optuna storage {spec.shown} cannot be used ({first}); check the URL, that the "
+        "database exists and that its server is up."
+    )

@@ -1,0 +1,217 @@
+"""One worker: run trials of a shared study until it has N finished trials in all.
+
+Any number of workers, in any processes on any machines, run :func:`run_worker` on the same
+study. After each trial a worker counts the study's finished trials (complete or pruned) and those
+other workers are running; it stops once they reach N, so the study ends with N finished trials
+rather than N plus one per worker (Optuna's ``MaxTrialsCallback`` overshoots). While another
+worker's trial may still fail, the worker waits for it instead of stopping.
+
+A worker that dies mid-trial (``kill -9``, a lost machine) leaves its trial RUNNING. On a database
+Optuna's heartbeat marks it failed after the grace period and a retry with the same parameters is
+queued (:mod:`ncaa_eval.tuning.storage`). On this machine a dead worker is also seen at once by
+its process id, on any storage: its trial is failed and re-queued the same way. Either way the
+trial's MLflow run is closed FAILED.
+
+Run as ``python -m ncaa_eval.tuning REQUEST_JSON WORKER_INDEX DEADLINE`` by ``--workers K``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ncaa_eval.tracking.studies import StudyRuns
+from ncaa_eval.tuning.objective import RUN_ATTR, WORKER_ATTR, Interrupted, Objective
+from ncaa_eval.tuning.request import PreparedTune
+from ncaa_eval.tuning.storage import StorageSpec
+from ncaa_eval.tuning.study import OpenStudy
+
+if TYPE_CHECKING:
+    import optuna
+
+#: Seconds between checks while waiting for other workers' last trials.
+POLL_SECONDS = 0.5
+
+#: Called after each trial this worker ran, with the study's counts.
+TrialCallback = Callable[["Counts"], None]
+
+
+@dataclass
+class Counts:
+    """A study's trials by state, and its best complete trial."""
+
+    complete: int = 0
+    pruned: int = 0
+    failed: int = 0
+    running: int = 0
+    waiting: int = 0
+    best_value: float | None = None
+    best_number: int | None = None
+
+    @property
+    def finished(self) -> int:
+        """Complete and pruned trials: those that count toward N."""
+        return self.complete + self.pruned
+
+
+def count(study: optuna.Study) -> Counts:
+    """Count the study's trials by state."""
+    from optuna.trial import TrialState
+
+    out = Counts()
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.COMPLETE:
+            out.complete += 1
+            if t.value is not None and (out.best_value is None or t.value < out.best_value):
+                out.best_value, out.best_number = t.value, t.number
+        elif t.state == TrialState.PRUNED:
+            out.pruned += 1
+        elif t.state == TrialState.FAIL:
+            out.failed += 1
+        elif t.state == TrialState.RUNNING:
+            out.running += 1
+        elif t.state == TrialState.WAITING:
+            out.waiting += 1
+    return out
+
+
+@dataclass
+class Worker:
+    """The state of one worker over its trials."""
+
+    prepared: PreparedTune
+    spec: StorageSpec
+    runs: StudyRuns
+    opened: OpenStudy
+    on_trial: TrialCallback | None = None
+    trials_run: int = 0
+    _closed: set[str] = field(default_factory=set)
+
+    @property
+    def study(self) -> optuna.Study:
+        return self.opened.study
+
+    def reap(self) -> None:
+        """Fail and re-queue trials of dead workers; close their MLflow runs FAILED."""
+        import optuna
+        from optuna.trial import TrialState
+
+        if self.spec.has_heartbeat:
+            optuna.storages.fail_stale_trials(self.study)
+        host = socket.gethostname()
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            owner = str(t.user_attrs.get(WORKER_ATTR, ""))
+            name, _, pid = owner.rpartition(":")
+            if name == host and pid.isdigit() and not _alive(int(pid)):
+                try:
+                    self.study.tell(t.number, state=TrialState.FAIL)
+                except (ValueError, RuntimeError):
+                    continue  # another worker failed it a moment ago, and re-queues it
+                self.study.enqueue_trial(dict(t.params), user_attrs=_retry_attrs(t))
+        to_close = []
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+            run_id = t.user_attrs.get(RUN_ATTR)
+            if isinstance(run_id, str) and run_id not in self._closed:
+                to_close.append(run_id)
+                self._closed.add(run_id)
+        if to_close:
+            self.runs.close_orphans(to_close)
+
+    def should_stop(self) -> bool:
+        """True once the study has N finished trials; waits while others' trials may fail."""
+        target = self.prepared.request.trials
+        while True:
+            self.reap()
+            counts = count(self.study)
+            if counts.finished >= target:
+                return True
+            if counts.finished + counts.running < target:
+                return False
+            # Others' running trials would make N: wait for them to end (or to be found dead).
+            time.sleep(POLL_SECONDS)
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        """Optuna callback: log the best so far on the parent, report, maybe stop."""
+        from optuna.trial import TrialState
+
+        self.trials_run += 1
+        counts = count(study)
+        if trial.state == TrialState.COMPLETE and counts.best_value is not None:
+            self.runs.log_best(
+                self.opened.parent_run_id, trial.number, counts.best_value, trial.value
+            )
+        if self.on_trial is not None:
+            self.on_trial(counts)
+        if self.should_stop():
+            study.stop()
+
+    def run(self, timeout: float | None) -> None:
+        """Run trials until the study has N finished ones or ``timeout`` seconds passed.
+
+        Raises:
+            KeyboardInterrupt: Ctrl-C (the trial in progress is failed, its run KILLED).
+            SystemExit: SIGTERM, the same.
+        """
+        if self.should_stop():
+            return
+        objective = Objective(self.prepared, self.runs, self.opened.parent_run_id)
+        try:
+            self.study.optimize(
+                objective,
+                timeout=timeout,
+                callbacks=[self.after_trial],
+                gc_after_trial=False,
+            )
+        except Interrupted as exc:
+            raise exc.exit from None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _retry_attrs(trial: optuna.trial.FrozenTrial) -> dict[str, object]:
+    attrs: dict[str, object] = {"retry_of": trial.number}
+    from ncaa_eval.tuning.study import DEFAULTS_ATTR
+
+    if trial.user_attrs.get(DEFAULTS_ATTR):
+        attrs[DEFAULTS_ATTR] = True
+    return attrs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of a worker process started by ``--workers K``: join and run trials."""
+    from ncaa_eval.tracking import RunStore, run_signals
+    from ncaa_eval.tuning.request import TuneRequest, prepare
+    from ncaa_eval.tuning.storage import resolve_storage
+    from ncaa_eval.tuning.study import open_study
+
+    args = sys.argv[1:] if argv is None else argv
+    request = TuneRequest.model_validate_json(args[0])
+    index = int(args[1])
+    deadline = float(args[2]) if len(args) > 2 and args[2] != "none" else None
+    with run_signals():
+        try:
+            prepared = prepare(request)
+            store = RunStore(request.tracking_uri, prepared.experiment)
+            spec = resolve_storage(request.storage, store.tracking_uri, request.heartbeat)
+            runs = StudyRuns(store)
+            opened = open_study(prepared, spec, runs, worker=index, create=False)
+            timeout = None if deadline is None else max(0.0, deadline - time.time())
+            Worker(prepared, spec, runs, opened).run(timeout)
+        except KeyboardInterrupt:
+            return 130
+    return 0
