@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ncaa_eval.errors import NotFittedError
 from ncaa_eval.transform.feature_serving import FeatureConfig
+from ncaa_eval.tunable import tunable
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -101,7 +102,8 @@ class FeatureModelConfig(ModelConfig):
 
     The walk-forward serves ``features`` for every game and trains on tournament games of earlier
     seasons plus regular-season games from ``train_min_day`` on (early-season features rest on
-    few games and are noisy).
+    few games and are noisy). ``train_min_day`` declares the range ``ncaa-eval tune`` searches;
+    the ``features`` declare none, and are searched only where a search-space file opens them.
     """
 
     features: FeatureConfig = Field(
@@ -113,6 +115,7 @@ class FeatureModelConfig(ModelConfig):
         ge=0,
         le=200,
         description="Regular-season games before this DayNum are not used as training rows.",
+        json_schema_extra=tunable(0, 130),
     )
 
 

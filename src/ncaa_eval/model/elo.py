@@ -19,6 +19,7 @@ from pydantic import Field
 from ncaa_eval.model.base import STATE_FILE, FloatArray, ModelConfig, StatefulModel
 from ncaa_eval.model.registry import register_model
 from ncaa_eval.ratings.elo import EloEngine, EloParams
+from ncaa_eval.tunable import tunable
 
 _DEFAULTS = EloParams()
 
@@ -38,7 +39,11 @@ PREDICT_COLUMNS = ("season", "team_a_id", "team_b_id", "team_a_loc")
 
 
 class EloConfig(ModelConfig):
-    """Elo constants; each default is the tuned value of :class:`~ncaa_eval.ratings.EloParams`."""
+    """Elo constants; each default is the tuned value of :class:`~ncaa_eval.ratings.EloParams`.
+
+    Every field but the rating scale (``initial_rating``, ``mean_rating``) declares the range
+    ``ncaa-eval tune`` searches (:func:`~ncaa_eval.tunable.tunable`).
+    """
 
     initial_rating: float = Field(
         default=_DEFAULTS.initial_rating,
@@ -49,74 +54,87 @@ class EloConfig(ModelConfig):
         default=_DEFAULTS.new_team_rating,
         gt=0,
         description="Rating of a team first seen in a later season (new Division I programs).",
+        json_schema_extra=tunable(850, 1400),
     )
     k: float = Field(
         default=_DEFAULTS.k,
         ge=0,
         le=500,
         description="Update size (Elo points) of a regular-season game after early_days.",
+        json_schema_extra=tunable(20, 80),
     )
     k_early: float = Field(
         default=_DEFAULTS.k_early,
         ge=0,
         le=500,
         description="Update size before day early_days, when carried-over ratings are stalest.",
+        json_schema_extra=tunable(20, 150),
     )
     early_days: int = Field(
         default=_DEFAULTS.early_days,
         ge=0,
         le=200,
         description="Regular-season games with day_num below this use k_early; 0 disables it.",
+        json_schema_extra=tunable(0, 80),
     )
     k_tournament: float = Field(
         default=_DEFAULTS.k_tournament,
         ge=0,
         le=500,
         description="Update size of an NCAA tournament game (learned after it is predicted).",
+        json_schema_extra=tunable(10, 100),
     )
     home_edge: float = Field(
         default=_DEFAULTS.home_edge,
         ge=0,
         le=400,
         description="Home-court advantage in Elo points (about 25-30 per point of spread).",
+        json_schema_extra=tunable(40, 150),
     )
     use_margin: bool = Field(
         default=_DEFAULTS.use_margin,
         description="Scale updates by the damped margin multiplier; off gives win/loss Elo.",
+        json_schema_extra=tunable(),
     )
     mov_a: float = Field(
         default=_DEFAULTS.mov_a,
         ge=0,
         le=50,
         description="Margin multiplier (MOV + a)^b / (c + d * winner edge): offset a.",
+        json_schema_extra=tunable(0.5, 6),
     )
     mov_b: float = Field(
         default=_DEFAULTS.mov_b,
         gt=0,
         le=2,
         description="Margin multiplier exponent b (< 1: blowouts count less than linearly).",
+        json_schema_extra=tunable(0.4, 1.0),
     )
     mov_c: float = Field(
         default=_DEFAULTS.mov_c,
         gt=0,
         le=100,
         description="Margin multiplier denominator constant c.",
+        json_schema_extra=tunable(2, 15),
     )
     mov_d: float = Field(
         default=_DEFAULTS.mov_d,
         ge=0,
         le=0.1,
         description="Margin multiplier damping d per Elo point of the winner's pre-game edge.",
+        json_schema_extra=tunable(0, 0.012),
     )
     carry_over: float = Field(
         default=_DEFAULTS.carry_over,
         ge=0,
         le=1,
         description="Share of a rating's deviation from the mean kept into the next season.",
+        json_schema_extra=tunable(0.4, 0.9),
     )
     carry_toward: Literal["conference", "league"] = Field(
         default=_DEFAULTS.carry_toward,
         description="Regress between seasons toward the conference mean or the league mean.",
+        json_schema_extra=tunable(),
     )
     mean_rating: float = Field(
         default=_DEFAULTS.mean_rating,

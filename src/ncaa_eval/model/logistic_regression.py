@@ -28,17 +28,23 @@ from ncaa_eval.model.base import (
 )
 from ncaa_eval.model.inputs import binary_target, numeric_matrix
 from ncaa_eval.model.registry import register_model
+from ncaa_eval.tunable import tunable
 
 _MISSING_SUFFIX = "__missing"
 
 
 class LogisticRegressionConfig(FeatureModelConfig):
-    """Hyperparameters of :class:`LogisticRegressionModel`."""
+    """Hyperparameters of :class:`LogisticRegressionModel`.
+
+    ``C``, ``missing_indicators`` and ``train_min_day`` declare the ranges ``ncaa-eval tune``
+    searches (:func:`~ncaa_eval.tunable.tunable`); the solver settings are left as they are.
+    """
 
     C: float = Field(
         default=1.0,
         gt=0,
         description="Inverse L2 regularisation strength on the standardised features.",
+        json_schema_extra=tunable(1e-3, 100, log=True),
     )
     class_weight: Literal["balanced"] | None = Field(
         default=None,
@@ -54,6 +60,7 @@ class LogisticRegressionConfig(FeatureModelConfig):
     missing_indicators: bool = Field(
         default=True,
         description="Add a 0/1 column per feature that had NaN in training.",
+        json_schema_extra=tunable(),
     )
     seed: int = Field(
         default=0,

@@ -47,6 +47,7 @@ from ncaa_eval.model.base import (
 from ncaa_eval.model.inputs import binary_target, numeric_matrix
 from ncaa_eval.model.registry import register_model
 from ncaa_eval.transform.feature_serving import feature_direction
+from ncaa_eval.tunable import tunable
 
 if TYPE_CHECKING:
     import xgboost
@@ -55,7 +56,12 @@ BOOSTER_FILE = "model.ubj"
 
 
 class XGBoostConfig(FeatureModelConfig):
-    """Hyperparameters of :class:`XGBoostModel`; defaults suit 1,000-100,000 rows of ~10 columns."""
+    """Hyperparameters of :class:`XGBoostModel`; defaults suit 1,000-100,000 rows of ~10 columns.
+
+    The rounds, rate, depth, leaf weight, sampling and L2 penalty declare the ranges
+    ``ncaa-eval tune`` searches (:func:`~ncaa_eval.tunable.tunable`); the seed, threads, early
+    stopping and the mirrored-rows and monotone switches are left as they are.
+    """
 
     #: Runs saved before mirrored rows and monotone constraints existed trained without them.
     added_fields: ClassVar[dict[str, Any]] = {"symmetric": False, "monotone": False}
@@ -65,6 +71,7 @@ class XGBoostConfig(FeatureModelConfig):
         ge=1,
         le=100_000,
         description="Most boosting rounds; early stopping usually ends far sooner.",
+        json_schema_extra=tunable(100, 3000, log=True),
     )
     learning_rate: float = Field(
         default=0.05,
@@ -74,28 +81,44 @@ class XGBoostConfig(FeatureModelConfig):
             "Shrinkage per round: small, so early stopping can find a good round count "
             "(0.05 beat 0.02 and 0.01 on men's tournaments 2003-2014, bench/tune_models.py)."
         ),
+        json_schema_extra=tunable(0.01, 0.3, log=True),
     )
     max_depth: int = Field(
         default=3,
         ge=1,
         le=16,
         description="Tree depth: shallow trees model few interactions and overfit less.",
+        json_schema_extra=tunable(2, 8),
     )
     min_child_weight: float = Field(
         default=5.0,
         ge=0,
         description="Least hessian weight per leaf; larger stops leaves fitting a few games.",
+        json_schema_extra=tunable(1, 100, log=True),
     )
     # No sampling by default: with mirrored rows and monotone constraints it scored 0.18014 on
     # 2003-2014 against 0.18021 for 0.8/0.8 averaged over four seeds (0.17998-0.18039), and a
     # forecast that does not depend on a seed is easier to trust and compare.
     subsample: float = Field(
-        default=1.0, gt=0, le=1, description="Share of rows sampled for each tree."
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Share of rows sampled for each tree.",
+        json_schema_extra=tunable(0.5, 1),
     )
     colsample_bytree: float = Field(
-        default=1.0, gt=0, le=1, description="Share of feature columns sampled for each tree."
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Share of feature columns sampled for each tree.",
+        json_schema_extra=tunable(0.5, 1),
     )
-    reg_lambda: float = Field(default=1.0, ge=0, description="L2 penalty on leaf weights.")
+    reg_lambda: float = Field(
+        default=1.0,
+        ge=0,
+        description="L2 penalty on leaf weights.",
+        json_schema_extra=tunable(0.01, 100, log=True),
+    )
     early_stopping_rounds: int = Field(
         default=100,
         ge=1,
