@@ -202,7 +202,10 @@ def test_a_bad_file_is_one_line_naming_the_field(
         ({"features": {"margin_cap": {"low": 0, "high": 30}}}, ["features.margin_cap", "low 0"]),
         ({"features": {"margin_cap": {"low": 10, "high": 120}}}, ["margin_cap", "high 120"]),
         # An undeclared field has no range to keep: both ends must be given.
-        ({"features": {"margin_cap": {"high": 40}}}, ["features.margin_cap", "low must be"]),
+        (
+            {"features": {"margin_cap": {"high": 40}}},
+            ["features.margin_cap", "give both low and high"],
+        ),
         ({"features": {"form_games": {"choices": [5, 50]}}}, ["features.form_games", "50"]),
         ({"features": {"form_games": 0}}, ["features.form_games", "0"]),
         ({"features": 3}, ["features is a group of fields"]),

@@ -54,10 +54,11 @@ class RunSignals:
     then does nothing.
     """
 
-    def __init__(self, *, sigterm: bool = True) -> None:
+    def __init__(self, *, sigterm: bool = True, then_ignore: bool = False) -> None:
         self._previous: dict[int, Any] = {}
         self._noted: int | None = None
         self._holding = 0
+        self._then_ignore = then_ignore
         if threading.current_thread() is not threading.main_thread():
             return
         term, inter = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
@@ -83,9 +84,16 @@ class RunSignals:
             self._noted = signum
             return
         # Raised now. A second signal (during the clean-up, or while one is held: the user
-        # insists) behaves as it did before run_signals was entered.
-        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+        # insists) behaves as it did before run_signals was entered, or is ignored.
+        self._after_first(signum)
         raise signal_exception(signum)
+
+    def _after_first(self, signum: int) -> None:
+        if self._then_ignore:
+            for handled in self._previous:
+                signal.signal(handled, signal.SIG_IGN)
+        else:
+            signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
 
     def hold(self) -> None:
         """Note signals instead of raising them until :meth:`release`; calls may nest."""
@@ -109,7 +117,7 @@ class RunSignals:
         noted, self._noted = self._noted, None
         if noted is None:
             return None
-        signal.signal(noted, self._previous.get(noted, signal.SIG_DFL))
+        self._after_first(noted)
         return signal_exception(noted)
 
     @contextmanager
@@ -123,7 +131,7 @@ class RunSignals:
 
 
 @contextmanager
-def run_signals(*, sigterm: bool = True) -> Iterator[RunSignals]:
+def run_signals(*, sigterm: bool = True, then_ignore: bool = False) -> Iterator[RunSignals]:
     """Handle SIGTERM and Ctrl-C for the block (main thread only); restore the handlers after.
 
     Enter it where the process is owned (a command), around :meth:`RunStore.start_run
@@ -132,8 +140,10 @@ def run_signals(*, sigterm: bool = True) -> Iterator[RunSignals]:
     Args:
         sigterm: Also handle SIGTERM (left alone when ignored, ``SIG_IGN``). SIGINT is handled only
             while it has Python's default handler.
+        then_ignore: After the first signal, ignore both until the block ends (a worker process
+            whose clean-up must finish; its parent kills it if it hangs).
     """
-    signals = RunSignals(sigterm=sigterm)
+    signals = RunSignals(sigterm=sigterm, then_ignore=then_ignore)
     signals.install()
     try:
         yield signals

@@ -17,13 +17,17 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ncaa_eval.tracking.errors import TrackingStoreError, store_errors
 from ncaa_eval.tracking.lifecycle import begin_run, end_run
 from ncaa_eval.tracking.store import RunStore
+
+if TYPE_CHECKING:
+    from ncaa_eval.tracking.signals import RunSignals
 
 PARENT_TAG = "mlflow.parentRunId"
 #: ``study`` on a study's parent run, ``trial`` on each trial run.
@@ -47,12 +51,41 @@ STATUS_OF = {
 class StudyRuns:
     """The MLflow side of one study: its parent run and its trials' runs.
 
+    Every write holds Ctrl-C and SIGTERM back until it is done (with the handlers of
+    :func:`~ncaa_eval.tracking.signals.run_signals`): a signal raised inside a SQLite commit can
+    leave the database locked, and a trial's run could then not be ended. A write made while
+    stopping already (``quiet``) drops a signal that comes meanwhile: the worker is stopping.
+
     Args:
         store: The tracking store and experiment the study's runs live in.
+        signals: The handlers the command installed, if any.
     """
 
-    def __init__(self, store: RunStore) -> None:
+    def __init__(self, store: RunStore, signals: RunSignals | None = None) -> None:
         self.store = store
+        self.signals = signals
+
+    @contextmanager
+    def _held(self, stopping: bool = False, defer: bool = False) -> Iterator[None]:
+        """Hold signals for a write; then raise one noted, drop it (``stopping``), or keep it
+        for :meth:`raise_deferred` (``defer``)."""
+        if self.signals is None:
+            yield
+            return
+        self.signals.hold()
+        try:
+            yield
+        finally:
+            self.signals.release(raise_noted=not (stopping or defer))
+            if stopping:
+                self.signals.pending()  # dropped: already stopping
+
+    def raise_deferred(self) -> None:
+        """Raise a signal that came during a deferred write (see :meth:`end_trial`)."""
+        if self.signals is not None:
+            noted = self.signals.pending()
+            if noted is not None:
+                raise noted
 
     @property
     def experiment_id(self) -> str:
@@ -69,9 +102,11 @@ class StudyRuns:
         """
         from mlflow.entities import Param
 
-        run_id = begin_run(self.store, run_name, {TUNE_TAG: "study", STUDY_TAG: study})
-        with store_errors(f"Cannot log the study's params on run {run_id}"):
-            self.store.client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
+        with self._held():
+            run_id = begin_run(self.store, run_name, {TUNE_TAG: "study", STUDY_TAG: study})
+            with store_errors(f"Cannot log the study's params on run {run_id}"):
+                params_ = [Param(k, v) for k, v in params.items()]
+                self.store.client.log_batch(run_id, params=params_)
         return run_id
 
     def check_parent(self, run_id: str, study: str) -> None:
@@ -100,15 +135,24 @@ class StudyRuns:
     def set_parent_status(self, run_id: str, status: str, *, quiet: bool = False) -> None:
         """Mark the parent RUNNING (a worker joined) or ended (FINISHED, KILLED, FAILED)."""
         if status == "RUNNING":
-            with store_errors(f"Cannot reopen run {run_id}"):
+            with self._held(), store_errors(f"Cannot reopen run {run_id}"):
                 self.store.client.update_run(run_id, status="RUNNING")
         else:
-            end_run(self.store, run_id, status, quiet=quiet)
+            with self._held(stopping=quiet):
+                end_run(self.store, run_id, status, quiet=quiet)
 
     def start_trial(
-        self, parent_id: str, study: str, number: int, params: Mapping[str, Any]
+        self,
+        parent_id: str,
+        study: str,
+        number: int,
+        params: Mapping[str, Any],
+        on_created: Callable[[str], None] | None = None,
     ) -> str:
         """Create trial ``number``'s run under ``parent_id`` with its hyperparameters; its id.
+
+        ``on_created(run_id)`` is called as soon as the run exists, before a signal held during
+        the creation is raised, so that the caller can end the run it interrupts.
 
         Raises:
             TrackingStoreError: The store cannot be written.
@@ -122,11 +166,13 @@ class StudyRuns:
             TRIAL_NUMBER_TAG: str(number),
         }
         name = f"{study}-trial-{number}"
-        with store_errors(f"Cannot record trial {number} of study '{study}'"):
+        with self._held(), store_errors(f"Cannot record trial {number} of study '{study}'"):
             run = self.store.client.create_run(
                 self.experiment_id, tags={**tags, "mlflow.runName": name}, run_name=name
             )
             run_id = str(run.info.run_id)
+            if on_created is not None:
+                on_created(run_id)
             if params:
                 self.store.client.log_batch(
                     run_id,
@@ -143,6 +189,7 @@ class StudyRuns:
         brier: float | None,
         *,
         quiet: bool = False,
+        defer: bool = False,
     ) -> None:
         """Log a trial's season curve and final Brier, tag how it ended, and end its run.
 
@@ -152,6 +199,8 @@ class StudyRuns:
             seasons: season -> (that season's Brier, the running Brier through it).
             brier: The final Brier (complete trials).
             quiet: Another error is on its way: only log a failure to write.
+            defer: Keep a signal that comes meanwhile for :meth:`raise_deferred`, so that the
+                trial ends in Optuna as it did here before the worker stops.
         """
         from mlflow.entities import Metric, RunTag
 
@@ -163,22 +212,24 @@ class StudyRuns:
         ]
         if brier is not None:
             metrics.append(Metric("brier", float(brier), now, 0))
-        try:
-            with store_errors(f"Cannot record the end of trial run {run_id}"):
-                self.store.client.log_batch(
-                    run_id, metrics=metrics, tags=[RunTag(TRIAL_STATE_TAG, state)]
-                )
-        except TrackingStoreError:
-            if not quiet:
-                raise
-        end_run(self.store, run_id, STATUS_OF[state], quiet=quiet)
+        with self._held(stopping=quiet, defer=defer):
+            try:
+                with store_errors(f"Cannot record the end of trial run {run_id}"):
+                    self.store.client.log_batch(
+                        run_id, metrics=metrics, tags=[RunTag(TRIAL_STATE_TAG, state)]
+                    )
+            except TrackingStoreError:
+                if not quiet:
+                    raise
+            end_run(self.store, run_id, STATUS_OF[state], quiet=quiet)
 
     def log_best(self, parent_id: str, number: int, best: float, value: float | None) -> None:
         """Log the best Brier so far (and this trial's) at step ``number`` on the parent."""
         metrics = {"best_brier": best}
         if value is not None:
             metrics["trial_brier"] = value
-        self.store.log_metrics(parent_id, metrics, step=number)
+        with self._held():
+            self.store.log_metrics(parent_id, metrics, step=number)
 
     def log_summary(
         self,
@@ -191,7 +242,8 @@ class StudyRuns:
         A file logged again replaces the one before (a study resumed reports anew).
         """
         if metrics:
-            self.store.log_metrics(parent_id, metrics)
+            with self._held():
+                self.store.log_metrics(parent_id, metrics)
         if not files:
             return
         with (
@@ -201,7 +253,8 @@ class StudyRuns:
             for name, content in files.items():
                 path = Path(tmp) / name
                 path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n")
-                self.store.client.log_artifact(parent_id, str(path))
+                with self._held():
+                    self.store.client.log_artifact(parent_id, str(path))
 
     def close_orphans(self, run_ids: list[str]) -> int:
         """End as FAILED the trial runs still RUNNING whose worker died (``kill -9``).

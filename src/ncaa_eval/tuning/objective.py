@@ -122,6 +122,12 @@ class Objective:
         self.worker = worker_id()
 
     def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            return self._run(trial)
+        except SystemExit as exc:  # also one raised by a signal held during a write
+            raise Interrupted(exc) from exc
+
+    def _run(self, trial: optuna.Trial) -> float:
         import optuna
 
         prepared = self.prepared
@@ -138,16 +144,20 @@ class Objective:
                 raise optuna.TrialPruned(f"running Brier {value:.4f} after {season}")
 
         brier = RunningBrier()
-        run_id: str | None = None
+        created: list[str] = []
 
         def end(state: str, quiet: bool = True) -> None:
-            if run_id is not None:
+            if created:
                 value = brier.value if state == "complete" else None
-                self.runs.end_trial(run_id, state, brier.seasons, value, quiet=quiet)
+                # A signal during the last write of a trial that ended well is raised after
+                # Optuna recorded it (Worker.after_trial), so both stores agree.
+                self.runs.end_trial(
+                    created[0], state, brier.seasons, value, quiet=quiet, defer=not quiet
+                )
 
         try:
             run_id = self.runs.start_trial(
-                self.parent_run_id, prepared.study_name, trial.number, flat
+                self.parent_run_id, prepared.study_name, trial.number, flat, created.append
             )
             trial.set_user_attr(RUN_ATTR, run_id)
             trial.set_user_attr(WORKER_ATTR, self.worker)
@@ -155,10 +165,7 @@ class Objective:
         except optuna.TrialPruned:
             end("pruned", quiet=False)
             raise
-        except SystemExit as exc:
-            end("interrupted")
-            raise Interrupted(exc) from exc
-        except KeyboardInterrupt:
+        except (SystemExit, KeyboardInterrupt):
             end("interrupted")
             raise
         except BaseException:

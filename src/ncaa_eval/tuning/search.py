@@ -129,8 +129,8 @@ def tune(
     prepared = prepare(request)
     store = RunStore(request.tracking_uri, prepared.experiment)
     spec = resolve_storage(request.storage, store.tracking_uri, request.heartbeat)
-    runs = StudyRuns(store)
-    with run_signals():
+    with run_signals() as signals:
+        runs = StudyRuns(store, signals)
         opened = open_study(prepared, spec, runs)
         status = "FAILED"
         children: list[subprocess.Popen[bytes]] = []

@@ -317,6 +317,11 @@ def _dimension(
         )
     kind: Kind = "int" if base is int else "float"
     low, high = spec.get("low"), spec.get("high")
+    if low is None or high is None:
+        missing = "low" if low is None else "high"
+        raise SearchSpaceError(
+            f"{where}: {name} declares no range to keep {missing} from; give both low and high."
+        )
     for label, value in (("low", low), ("high", high)):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SearchSpaceError(f"{where}: {name}: {label} must be a number, got {value!r}.")
@@ -403,7 +408,9 @@ def _check_value(name: str, info: FieldInfo, value: Any, where: str) -> None:
 
 
 def _plain(value: Any) -> str:
-    """A number without a trailing ``.0``; anything else as JSON or str."""
+    """A number without a trailing ``.0``; booleans and null as JSON; anything else as str."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     if isinstance(value, int | float):

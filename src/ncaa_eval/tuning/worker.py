@@ -139,6 +139,7 @@ class Worker:
         """Optuna callback: log the best so far on the parent, report, maybe stop."""
         from optuna.trial import TrialState
 
+        self.runs.raise_deferred()
         self.trials_run += 1
         counts = count(study)
         if trial.state == TrialState.COMPLETE and counts.best_value is not None:
@@ -203,15 +204,20 @@ def main(argv: list[str] | None = None) -> int:
     request = TuneRequest.model_validate_json(args[0])
     index = int(args[1])
     deadline = float(args[2]) if len(args) > 2 and args[2] != "none" else None
-    with run_signals():
+    # The first Ctrl-C or SIGTERM stops the worker; later ones (the command forwards its own) are
+    # ignored so that the trial in progress is recorded as ended. The command kills a worker
+    # that does not end in time.
+    with run_signals(then_ignore=True) as signals:
         try:
             prepared = prepare(request)
             store = RunStore(request.tracking_uri, prepared.experiment)
             spec = resolve_storage(request.storage, store.tracking_uri, request.heartbeat)
-            runs = StudyRuns(store)
+            runs = StudyRuns(store, signals)
             opened = open_study(prepared, spec, runs, worker=index, create=False)
             timeout = None if deadline is None else max(0.0, deadline - time.time())
             Worker(prepared, spec, runs, opened).run(timeout)
         except KeyboardInterrupt:
             return 130
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 1
     return 0
