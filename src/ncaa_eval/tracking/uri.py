@@ -95,6 +95,9 @@ def apply_mlflow_defaults(uri: str) -> None:
     * ``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT=true``: MLflow otherwise prints "View run ... at:
       URL" on stdout when a run on a server ends, after our summary and inside ``--json``
       output.
+    * ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false``: with ``tqdm`` installed (Optuna brings it)
+      MLflow draws a "Downloading artifacts" bar on stderr for every artifact read, around our
+      one-line errors and progress.
     * The loggers ``mlflow.store.db.utils`` and ``alembic.runtime.migration`` at WARNING: they
       log "Creating initial MLflow database tables..." at INFO on a new SQLite store.
     * For an HTTP(S) ``uri``, :data:`HTTP_ENV_DEFAULTS` (MLflow reads them at each request).
@@ -102,6 +105,7 @@ def apply_mlflow_defaults(uri: str) -> None:
     import logging
 
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
