@@ -187,7 +187,9 @@ def tune_summary(result: TuneResult) -> Any:
     table.add_column("best", justify="right")
     for name, value in result.best_params.items():
         default = _dotted(result.default_config, name)
-        table.add_row(name, _shown(default), _shown(value))
+        # Moved fields stand out; those the best trial left at the default are dim.
+        table.add_row(name, _shown(default), _shown(value),
+                      style="bold" if _shown(default) != _shown(value) else "dim")  # fmt: skip
     table.add_row(
         Text(f"Brier {first}-{last} (tuning)", style="bold"),
         f"{result.default_brier:.4f}",
@@ -207,6 +209,7 @@ def tune_summary(result: TuneResult) -> Any:
             overflow="ignore",
         )
     )
+    lines += [Text(f"note: {note}", style="yellow") for note in result.notes]
     return Group(head, table, *lines)
 
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,8 @@ class TuneResult:
     experiment_id: str
     workers: int
     seconds: float
+    #: Things the user should know (a worker process killed from outside).
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A plain JSON object (``--json``)."""
@@ -103,6 +105,7 @@ class TuneResult:
             },
             "workers": self.workers,
             "seconds": round(self.seconds, 2),
+            "notes": self.notes,
         }
 
 
@@ -134,13 +137,14 @@ def tune(
         opened = open_study(prepared, spec, runs)
         status = "FAILED"
         children: list[subprocess.Popen[bytes]] = []
+        notes: list[str] = []
         try:
             children = _spawn(request, deadline)
             worker = Worker(prepared, spec, runs, opened, on_trial)
             if on_start is not None:
                 on_start(count(opened.study))
             worker.run(None if deadline is None else max(0.0, deadline - time.time()))
-            _wait(children)
+            notes = _wait(children)
             worker.reap()
             status = "FINISHED"
         except (KeyboardInterrupt, SystemExit):
@@ -150,6 +154,7 @@ def tune(
             _stop(children)
             runs.set_parent_status(opened.parent_run_id, status, quiet=status != "FINISHED")
         result = _summarize(prepared, spec.shown, runs, opened, store, time.monotonic() - started)
+    result.notes = notes
     return result
 
 
@@ -167,17 +172,31 @@ def _spawn(request: TuneRequest, deadline: float | None) -> list[subprocess.Pope
     ]
 
 
-def _wait(children: list[subprocess.Popen[bytes]]) -> None:
-    failed = []
+def _wait(children: list[subprocess.Popen[bytes]]) -> list[str]:
+    """Wait for the worker processes; notes on those killed by a signal.
+
+    A worker killed from outside (``kill -9``, the OOM killer) is what the study survives: its
+    trial was failed and retried by the others, so it is a note. A worker that failed on its
+    own (an exception, printed above with its traceback) fails the command.
+
+    Raises:
+        NcaaEvalError: a worker exited with an error status.
+    """
+    failed, notes = [], []
     for i, child in enumerate(children, start=1):
         code = child.wait()
-        if code != 0:
-            failed.append(f"worker {i} exited with status {code}")
+        if code < 0:
+            name = signal.Signals(-code).name
+            notes.append(f"worker {i} (pid {child.pid}) was killed by {name}; its trial in "
+                         "progress was failed and retried by the others")  # fmt: skip
+        elif code != 0:
+            failed.append(f"worker {i} (pid {child.pid}) exited with status {code}")
     if failed:
         raise NcaaEvalError(
             f"{'; '.join(failed)} (its error is printed above); the study keeps every trial "
             "that finished: run the same command again to complete it."
         )
+    return notes
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
