@@ -252,27 +252,24 @@ def conferences_by_season(games: pd.DataFrame) -> dict[int, dict[int, str]]:
     Frames without the conference columns give an empty mapping (league-mean carry-over). A later
     row wins, as the last known conference (every ``team_a`` row, then every ``team_b`` row).
     """
-    parts = [
-        pd.DataFrame(
-            {
-                "season": games["season"].to_numpy(),
-                "team": games[f"team_{side}_id"].to_numpy(),
-                "conf": games[f"team_{side}_conf"].to_numpy(dtype=object),
-            }
-        )
-        for side in ("a", "b")
-        if f"team_{side}_conf" in games.columns
-    ]
-    if not parts:
-        return {}
-    # Vectorised: called twice per season walked, and once per trial of a search.
-    rows = pd.concat(parts, ignore_index=True)
-    rows = rows[rows["conf"].notna()].drop_duplicates(["season", "team"], keep="last")
     result: dict[int, dict[int, str]] = {}
-    for season, team, conf in zip(
-        rows["season"].tolist(), rows["team"].tolist(), rows["conf"].tolist(), strict=True
-    ):
-        result.setdefault(int(season), {})[int(team)] = str(conf)
+    seasons = games["season"].to_numpy()
+    # Called twice per season walked (and so per trial of a search): dicts built from zipped
+    # lists, season by season, rather than a Python loop over rows or a pandas group-by.
+    for side in ("a", "b"):
+        column = f"team_{side}_conf"
+        if column not in games.columns:
+            continue
+        confs = games[column]
+        valid = confs.notna().to_numpy()
+        teams = games[f"team_{side}_id"].to_numpy()[valid]
+        names = confs.to_numpy(dtype=object)[valid]
+        in_season = seasons[valid]
+        for season in np.unique(in_season).tolist():
+            rows = in_season == season
+            result.setdefault(int(season), {}).update(
+                zip(teams[rows].tolist(), map(str, names[rows].tolist()), strict=True)
+            )
     return result
 
 
