@@ -165,7 +165,8 @@ class StudyRuns:
             STUDY_TAG: study,
             TRIAL_NUMBER_TAG: str(number),
         }
-        name = f"{study}-trial-{number}"
+        # Trial first: nested under the study's row, the UI cuts long names at the end.
+        name = f"trial-{number}-{study}"
         with self._held(), store_errors(f"Cannot record trial {number} of study '{study}'"):
             run = self.store.client.create_run(
                 self.experiment_id, tags={**tags, "mlflow.runName": name}, run_name=name
