@@ -38,7 +38,10 @@ Artifacts: `predictions.csv` (previewable here), `predictions.parquet` (the same
 precision), `plots/` (reliability diagram, Brier by season), `model/`, `config.json` (give it \
 back with `ncaa-eval train --config`). From a terminal: `ncaa-eval runs list`, `runs show ID`.
 
-A row with a `+` is a search (`ncaa-eval tune`): it expands into its trials, each scored like a run above on the tuning window (`brier`; `running_brier` by season), state in the tag `ncaa_eval.trial_state` (pruned trials end KILLED). The search's own row keeps `best_brier` by trial, the defaults' `default_brier`, and `best_config.json`.
+A row with a `+` is a search (`ncaa-eval tune`): it expands into its trials, each scored like a \
+run above on the tuning window (`brier`; `running_brier` by season), state in the tag \
+`ncaa_eval.trial_state` (pruned trials end KILLED). The search's own row keeps `best_brier` by \
+trial, the defaults' `default_brier`, and `best_config.json`.
 """
 
 _DEMO_NOTE = """\

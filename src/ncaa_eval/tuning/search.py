@@ -139,7 +139,17 @@ def tune(
         children: list[subprocess.Popen[bytes]] = []
         notes: list[str] = []
         try:
-            children = _spawn(request, deadline)
+            # The workers get this process's resolved choices (absolute store URI, experiment,
+            # storage), not the defaults they would resolve on their own.
+            resolved = request.model_copy(
+                update={
+                    "tracking_uri": store.tracking_uri,
+                    "experiment": prepared.experiment,
+                    "storage": spec.url,
+                    "study": prepared.study_name,
+                }
+            )
+            children = _spawn(resolved, deadline)
             worker = Worker(prepared, spec, runs, opened, on_trial)
             if on_start is not None:
                 on_start(count(opened.study))

@@ -137,6 +137,7 @@ def _open_journal(path: Path) -> BaseStorage:
     from optuna.storages.journal import JournalFileBackend
 
     check_writable_dir(path.parent, "--storage")
+    path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
 
 
