@@ -263,7 +263,11 @@ def test_a_worker_killed_mid_trial_is_retried_and_the_other_finishes_the_study(
     assert dead.state == TrialState.FAIL, _state_names(study)
     assert _worker_pid(dead) == a.pid
     # The retry: ncaa-eval's own (the dead pid seen on this host) or Optuna's heartbeat's.
-    by_pid = [t for t in trials if t.user_attrs.get("retry_of") == killed]
+    by_pid = [
+        t
+        for t in trials
+        if t.user_attrs.get("retry_of") == killed and "failed_trial" not in t.system_attrs
+    ]
     by_heartbeat = [t for t in trials if t.system_attrs.get("failed_trial") == killed]
     retries = by_pid + by_heartbeat
     assert len(retries) == 1, _state_names(study)
@@ -370,7 +374,11 @@ def test_a_silent_trial_of_another_host_is_failed_and_retried_by_the_heartbeat(
     assert retry.params == trials[silent.number].params
     assert retry.system_attrs["failed_trial"] == silent.number
     assert retry.system_attrs["retry_history"] == [silent.number]
-    assert "retry_of" not in retry.user_attrs  # not the pid path: the host is another one
+    # The dead attempt's own attributes are not copied: a retry that kept its worker's host:pid
+    # would look like a dead local worker's trial while its new worker starts it.
+    assert retry.user_attrs.get("retry_of") == silent.number
+    assert "worker" not in retry.user_attrs
+    assert "mlflow_run_id" not in retry.user_attrs
     client = client_for(env.tracking_uri)
     assert client.get_run(silent_run).info.status == "FAILED"
     assert client.get_run(silent_run).data.tags.get("ncaa_eval.trial_state") == "failed"
@@ -478,7 +486,7 @@ def test_joining_a_study_with_another_model_or_league_is_refused_and_leaves_it_a
 def test_the_storage_checks_its_connections_before_use(env: Env) -> None:
     import optuna
 
-    from ncaa_eval.tuning.storage import CONNECT_TIMEOUT, MAX_RETRY, resolve_storage
+    from ncaa_eval.tuning.storage import CONNECT_TIMEOUT, resolve_storage, retry_stale_trial
 
     pg = env.pg
     database = f"owned_{uuid.uuid4().hex[:8]}"
@@ -491,9 +499,8 @@ def test_the_storage_checks_its_connections_before_use(env: Env) -> None:
     assert storage.engine.pool._pre_ping is True
     assert storage.engine_kwargs["connect_args"] == {"connect_timeout": CONNECT_TIMEOUT}
     assert (storage.heartbeat_interval, storage.grace_period) == (2, 6)
-    callback = storage.get_heartbeat_stale_trial_callback()
-    assert isinstance(callback, optuna.storages.RetryHeartbeatStaleTrialCallback)
-    assert callback._max_retry == MAX_RETRY
+    # ncaa-eval's retry (Optuna's, without the dead attempt's own user attributes).
+    assert storage.get_heartbeat_stale_trial_callback() is retry_stale_trial
 
     # What pre-ping is for: the server drops the pooled connection while idle, the next use
     # replaces it instead of failing.

@@ -10,7 +10,8 @@
   the server dropped while idle is replaced), the first connection gives up after
   :data:`CONNECT_TIMEOUT` seconds, and workers send a heartbeat: a trial whose worker stopped
   beating for three heartbeats (``kill -9``, a lost machine) is marked failed and retried by the
-  others (:class:`optuna.storages.RetryHeartbeatStaleTrialCallback`). Several workers creating
+  others (as Optuna's ``RetryHeartbeatStaleTrialCallback`` does, with the same system attributes
+  ``failed_trial`` and ``retry_history``, at most :data:`MAX_RETRY` times). Several workers creating
   the tables of an empty database at once can collide (a duplicate ``CREATE TYPE``); opening is
   retried after a short random pause.
 """
@@ -22,14 +23,16 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.paths import check_writable_dir
 from ncaa_eval.tracking.uri import is_http_uri, sqlite_path
 
 if TYPE_CHECKING:
+    from optuna import Study
     from optuna.storages import BaseStorage
+    from optuna.trial import FrozenTrial
 
 #: File name of the default journal, next to the MLflow store.
 JOURNAL_NAME = "optuna.journal"
@@ -142,6 +145,8 @@ def _open_journal(path: Path) -> BaseStorage:
 
 
 def _open_rdb(spec: StorageSpec) -> BaseStorage:
+    import warnings
+
     import optuna
     import sqlalchemy.exc
 
@@ -151,15 +156,16 @@ def _open_rdb(spec: StorageSpec) -> BaseStorage:
     last: Exception | None = None
     for attempt in range(_OPEN_ATTEMPTS):
         try:
-            return optuna.storages.RDBStorage(
-                spec.url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=spec.heartbeat,
-                grace_period=3 * spec.heartbeat,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                    max_retry=MAX_RETRY
-                ),
-            )
+            # Heartbeats are "experimental" in Optuna: its warning would precede our output.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    spec.url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=spec.heartbeat,
+                    grace_period=3 * spec.heartbeat,
+                    heartbeat_stale_trial_callback=retry_stale_trial,
+                )
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
             # Another worker is creating the same tables: let it finish, then open again.
             if "already exists" not in str(exc) and "duplicate key" not in str(exc):
@@ -170,6 +176,43 @@ def _open_rdb(spec: StorageSpec) -> BaseStorage:
             raise _unreachable(spec, exc) from exc
     assert last is not None
     raise _unreachable(spec, last) from last
+
+
+#: Trial user attributes a retry keeps; the others (the dead worker's pid, its MLflow run) were
+#: the failed attempt's own.
+KEPT_ON_RETRY = ("defaults",)
+
+
+def retry_user_attrs(trial: FrozenTrial) -> dict[str, Any]:
+    """The user attributes of a retry of ``trial``: ``retry_of`` plus :data:`KEPT_ON_RETRY`."""
+    attrs: dict[str, Any] = {k: trial.user_attrs[k] for k in KEPT_ON_RETRY if k in trial.user_attrs}
+    attrs["retry_of"] = trial.number
+    return attrs
+
+
+def retry_stale_trial(study: Study, trial: FrozenTrial) -> None:
+    """Optuna's ``RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)``, without copying the
+    dead attempt's own user attributes: a copied ``worker`` would make the retry look like a dead
+    local worker's trial while its new worker starts it."""
+    import optuna
+
+    system_attrs: dict[str, Any] = {
+        "failed_trial": trial.number,
+        "retry_history": [],
+        **trial.system_attrs,
+    }
+    system_attrs["retry_history"].append(trial.number)
+    if len(system_attrs["retry_history"]) > MAX_RETRY:
+        return
+    study.add_trial(
+        optuna.create_trial(
+            state=optuna.trial.TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs=retry_user_attrs(trial),
+            system_attrs=system_attrs,
+        )
+    )
 
 
 def _unreachable(spec: StorageSpec, exc: BaseException) -> StorageError:

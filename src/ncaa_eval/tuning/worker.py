@@ -21,6 +21,7 @@ import os
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING
 from ncaa_eval.tracking.studies import StudyRuns
 from ncaa_eval.tuning.objective import RUN_ATTR, WORKER_ATTR, Interrupted, Objective
 from ncaa_eval.tuning.request import PreparedTune
-from ncaa_eval.tuning.storage import StorageSpec
+from ncaa_eval.tuning.storage import StorageSpec, retry_user_attrs
 from ncaa_eval.tuning.study import OpenStudy
 
 if TYPE_CHECKING:
@@ -102,7 +103,9 @@ class Worker:
         from optuna.trial import TrialState
 
         if self.spec.has_heartbeat:
-            optuna.storages.fail_stale_trials(self.study)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(self.study)
         host = socket.gethostname()
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             owner = str(t.user_attrs.get(WORKER_ATTR, ""))
@@ -112,7 +115,7 @@ class Worker:
                     self.study.tell(t.number, state=TrialState.FAIL)
                 except (ValueError, RuntimeError):
                     continue  # another worker failed it a moment ago, and re-queues it
-                self.study.enqueue_trial(dict(t.params), user_attrs=_retry_attrs(t))
+                self.study.enqueue_trial(dict(t.params), user_attrs=retry_user_attrs(t))
         to_close = []
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
             run_id = t.user_attrs.get(RUN_ATTR)
@@ -182,15 +185,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _retry_attrs(trial: optuna.trial.FrozenTrial) -> dict[str, object]:
-    attrs: dict[str, object] = {"retry_of": trial.number}
-    from ncaa_eval.tuning.study import DEFAULTS_ATTR
-
-    if trial.user_attrs.get(DEFAULTS_ATTR):
-        attrs[DEFAULTS_ATTR] = True
-    return attrs
 
 
 def main(argv: list[str] | None = None) -> int:
