@@ -83,7 +83,9 @@ class ModelConfig(BaseModel):
 
 
 #: The features stateless models use by default, chosen on men's tournaments 2003-2014 only
-#: (bench/tune_features.py, bench/tune_models.py): efficiency and form added nothing beyond Elo,
+#: (searched again by ``ncaa-eval tune --model logistic_regression --space
+#: bench/spaces/features.json``, and ``bench/spaces/margin.json`` for the margin rating's
+#: settings; see the README, "Tune"): efficiency and form added nothing beyond Elo,
 #: the margin rating, the ordinal composite and seeds (Brier 0.1831 with them vs 0.1820 without,
 #: logistic regression), and a 30-point margin cap beat 20. The margin rating starts each season
 #: from zero rather than from 0.6 x last season's (0.1815 vs 0.1820 logistic regression, 0.1811

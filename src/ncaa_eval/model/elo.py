@@ -3,7 +3,8 @@
 The model walks games in time order. A new value in the ``season`` column starts a new season:
 ratings regress toward the mean of the team's conference, the conferences being those on that
 season's rows of the frame passed to :meth:`EloModel.update`. The defaults were tuned on men's
-tournaments before 2015 by ``bench/tune_elo.py`` (walk-forward, main draw, Brier).
+tournaments 1990-2014 (walk-forward, main draw, Brier); ``ncaa-eval tune --model elo
+--tune-years 1990-2014`` runs that search again.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ learning rate the validation loss is flat near its minimum, and erring toward fe
 cheaper mistake on a few thousand tournament-like rows.
 
 Two pieces of domain knowledge shape the trees (both on by default, chosen on men's tournaments
-2003-2014 with ``bench/tune_models.py --group xgb_shape``):
+2003-2014; ``ncaa-eval tune --model xgboost --space bench/spaces/xgboost-shape.json`` searches them
+again):
 
 * **Mirrored rows** (``symmetric``): which team is "A" is an accident of TeamIDs, so the model
   learns from every row and from its mirror (every feature negated, the label flipped), and
@@ -79,7 +80,7 @@ class XGBoostConfig(FeatureModelConfig):
         le=1,
         description=(
             "Shrinkage per round: small, so early stopping can find a good round count "
-            "(0.05 beat 0.02 and 0.01 on men's tournaments 2003-2014, bench/tune_models.py)."
+            "(0.05 beat 0.02 and 0.01 on men's tournaments 2003-2014)."
         ),
         json_schema_extra=tunable(0.01, 0.3, log=True),
     )

@@ -41,9 +41,10 @@ _LOC_SIGN: dict[str, float] = {"H": 1.0, "A": -1.0, "N": 0.0}
 class EloParams:
     """Every constant of the Elo system; the defaults are tuned on men's tournaments before 2015.
 
-    ``bench/tune_elo.py`` found them by coordinate descent from the published NCAA tuning (K 47,
-    home edge 82, a/b/c/d 2.5/0.7/6/0.006, carry 0.64 toward the conference mean, newcomers at
-    985), minimising the walk-forward Brier of the men's main draw 1990-2014.
+    A coordinate descent from the published NCAA tuning (K 47, home edge 82, a/b/c/d
+    2.5/0.7/6/0.006, carry 0.64 toward the conference mean, newcomers at 985) found them,
+    minimising the walk-forward Brier of the men's main draw 1990-2014; ``ncaa-eval tune --model
+    elo --tune-years 1990-2014`` searches them again.
     :class:`ncaa_eval.model.elo.EloConfig` mirrors these fields with constraints and descriptions.
     """
 
