@@ -18,6 +18,7 @@ from ncaa_eval.ingest.repository import ParquetRepository
 from tests.helpers.mlflow_store import MLFLOW_ENV_VARS
 from tests.training.tracking_checks import (
     Expected,
+    all_runs,
     check_tracked_run,
     client_for,
     only_run,
@@ -39,13 +40,17 @@ def mlflow_template(
     return shared_template(request.config, tmp_path_factory)
 
 
-def _mlflow_run(cwd: Path, uri: str, entry: str, params: dict[str, str]) -> str:
+def _mlflow_run(
+    cwd: Path, uri: str, entry: str, params: dict[str, str], experiment: str | None = None
+) -> str:
     """Run one entry point of the project with ``mlflow run``; return its combined output."""
     env = {k: v for k, v in os.environ.items() if k not in MLFLOW_ENV_VARS}
     env.pop("NCAA_EVAL_DATA_DIR", None)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["MLFLOW_TRACKING_URI"] = uri
     command = [str(MLFLOW), "run", str(REPO_ROOT), "--env-manager", "local", "-e", entry]
+    if experiment is not None:
+        command += ["--experiment-name", experiment]
     for key, value in params.items():
         command += ["-P", f"{key}={value}"]
     done = subprocess.run(
@@ -175,3 +180,32 @@ def test_mlflow_run_predict_writes_a_submission_from_a_model_uri(
     assert run.data.params["model"] == params["model"]
     assert run.data.params["season"] == "2025"
     assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["sub.csv"]
+
+
+def test_mlflow_run_tune_makes_its_run_the_study_run_with_the_trials_under_it(
+    demo_store: Path, mlflow_template: Path, tmp_path: Path
+) -> None:
+    """`mlflow run -e tune`: the run MLflow made is the study's run; the trials nest under it."""
+    uri = store_copy(mlflow_template, tmp_path / "mlflow.db")
+    out = tmp_path / "out"
+    params = {"model": "elo", "tune_years": "2021-2024", "trials": "3", "seed": "0",
+              "data_dir": str(demo_store), "output_dir": str(out)}  # fmt: skip
+
+    output = _mlflow_run(tmp_path, uri, "tune", params, experiment="ncaa-eval-demo")
+
+    runs = all_runs(uri)
+    (study,) = [r for r in runs if r.data.tags.get("ncaa_eval.tune") == "study"]
+    trials = [r for r in runs if r.data.tags.get("ncaa_eval.tune") == "trial"]
+    assert f"Run (ID '{study.info.run_id}') succeeded" in output
+    assert study.info.status == "FINISHED"
+    assert study.data.tags["mlflow.project.entryPoint"] == "tune"
+    # MLflow's entry-point params ("none": option left out) beside the study's own.
+    assert study.data.params["optuna_storage"] == "none"
+    assert study.data.params["seed"] == "0"
+    assert study.data.params["tune_years"] == "2021-2024"
+    assert study.data.params["storage"] == str(tmp_path / "optuna.journal")
+    assert len(trials) == 3
+    for trial in trials:
+        assert trial.data.tags["mlflow.parentRunId"] == study.info.run_id
+        assert trial.info.experiment_id == study.info.experiment_id
+    assert (out / "tune" / "elo-M-2021-2024-demo.best.json").is_file()
