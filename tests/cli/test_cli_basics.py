@@ -130,6 +130,7 @@ def test_the_lazy_listing_matches_the_commands() -> None:
         "registry",
         "runs",
         "train",
+        "tune",
     ]
     assert cli.get_command(ctx, "nope") is None
 
