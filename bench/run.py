@@ -7,7 +7,7 @@ same run, alternating the two commands. Results are written as Markdown and JSON
 
 Usage::
 
-    python bench/run.py                 # everything (about 15-20 minutes on 2 cores)
+    python bench/run.py                 # everything (about 30 minutes on 2 cores)
     python bench/run.py --quick         # a subset, fewer repeats (under two minutes)
     python bench/run.py --only cli_help,elo_pass --repeats 3
 
@@ -89,6 +89,8 @@ class Context:
     store: Path | None = None
     #: walk-forward reports by (model, league, start, end), reused by the quality table.
     walks: dict[tuple[str, str, int, int], Sample] = field(default_factory=dict)
+    #: Elo studies timed trial by trial (``bench/tune_cost.py`` reports), shared by tune rows.
+    elo_studies: list[dict[str, Any]] = field(default_factory=list)
 
     def reps(self, full: int, quick: int) -> int:
         return self.repeats if self.repeats is not None else (quick if self.quick else full)
@@ -605,6 +607,209 @@ def _seeded_teams(store: Path, season: int) -> list[int]:
     return sorted(table.loc[table["season"] == season, "team_id"].astype(int))
 
 
+# --- ncaa-eval tune ---------------------------------------------------------------------------
+
+#: The tuning window of every tune benchmark (history walked from the store's first season, 1985).
+#: Nothing later is ever scored here: 2015-2024 is the held-out test window.
+TUNE_YEARS = "2003-2014"
+#: The Elo study timed trial by trial (``tune_tracking``, ``tune_trial``): this many trials,
+#: run by one ``tune`` command per chunk (the study resumed), each chunk's trials then walked
+#: again without tracking, so that the two alternate on a machine whose load varies.
+ELO_STUDY_TRIALS = 20
+ELO_STUDY_CHUNK = 4
+
+
+def tune_cmd(ctx: Context, folder: Path, model: str, trials: int, workers: int = 1) -> list[str]:
+    """``ncaa-eval tune`` on the real men's data into ``folder``: the MLflow store there, and
+    the default Optuna journal beside it, so a new folder starts a new study."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        *NCAA_EVAL, "tune", "--model", model, "--tune-years", TUNE_YEARS, "--trials",
+        str(trials), "--seed", "0", "--workers", str(workers), "--data-dir",
+        str(ctx.need_store()), "--output-dir", str(folder / "out"), "--tracking-uri",
+        f"sqlite:///{folder / 'mlflow.db'}", "--json",
+    ]  # fmt: skip
+
+
+def tune_cost(ctx: Context, folder: Path, model: str, *flags: str) -> dict[str, Any]:
+    """``bench/tune_cost.py`` on the study ``tune_cmd`` left in ``folder`` (no score)."""
+    cmd = [PYTHON, str(BENCH / "tune_cost.py"), "--data-dir", str(ctx.need_store()),
+           "--journal", str(folder / "optuna.journal"), "--study", f"{model}-M-{TUNE_YEARS}",
+           "--model", model, "--tune-years", TUNE_YEARS, *flags]  # fmt: skip
+    return run(cmd).output
+
+
+def _states(output: dict[str, Any]) -> str:
+    t = output.get("trials", {})
+    return f"{t.get('complete', '?')} complete, {t.get('pruned', '?')} pruned"
+
+
+def bench_tune_workers(ctx: Context) -> list[Row]:
+    """A 40-trial Elo study with one worker against two, alternated, each on fresh stores."""
+    ctx.need_store()
+    trials = 40
+    seconds: dict[int, list[float]] = {1: [], 2: []}
+    inside: dict[int, list[float]] = {1: [], 2: []}
+    states: dict[int, list[str]] = {1: [], 2: []}
+    for i in range(ctx.reps(3, 1)):
+        for workers in (1, 2) if i % 2 == 0 else (2, 1):
+            folder = ctx.work / f"tune-workers-{workers}-{i}"
+            sample = run(tune_cmd(ctx, folder, "elo", trials, workers), cwd=folder)
+            seconds[workers].append(sample.seconds)
+            inside[workers].append(float(sample.output["seconds"]))
+            states[workers].append(_states(sample.output))
+    ratio = median(seconds[2]) / median(seconds[1])
+    how = (
+        f"`ncaa-eval tune --model elo --tune-years {TUNE_YEARS} --trials {trials} --seed 0`, "
+        "history from 1985, a fresh MLflow store and journal each run; the two alternated"
+    )
+    rows = [
+        Row(
+            f"`tune` Elo, {trials} trials, `--workers {w}`: wall time",
+            spread(seconds[w], digits=1),
+            "-",
+            "info",
+            f"{how}; inside `tune()` {spread(inside[w], digits=1)}; {'; '.join(states[w])}",
+            {"seconds": seconds[w], "tune_seconds": inside[w], "states": states[w]},
+        )
+        for w in (1, 2)
+    ]
+    rows.append(
+        Row(
+            f"... `--workers 2` against `--workers 1` ({os.cpu_count()} CPUs)",
+            f"{ratio:.2f}x",
+            "<= 0.6x",
+            verdict(ratio <= 0.6),
+            "medians of the whole commands (start-up, study, trials, summary), one bench run",
+            {"ratio": ratio},
+        )
+    )
+    return rows
+
+
+def elo_studies(ctx: Context) -> list[dict[str, Any]]:
+    """Elo studies of ``ELO_STUDY_TRIALS`` trials, each timed trial by trial against the same
+    configs walked without tracking (``bench/tune_cost.py``); run once, shared by the rows."""
+    if not ctx.elo_studies:
+        for i in range(ctx.reps(3, 1)):
+            folder = ctx.work / f"tune-elo-{i}"
+            trials: list[dict[str, Any]] = []
+            for first in range(0, ELO_STUDY_TRIALS, ELO_STUDY_CHUNK):
+                stop = first + ELO_STUDY_CHUNK
+                run(tune_cmd(ctx, folder, "elo", stop), cwd=folder)
+                chunk = tune_cost(ctx, folder, "elo", "--walks", "3", "--first", str(first),
+                                  "--stop", str(stop))  # fmt: skip
+                trials += chunk["trials"]
+            ctx.elo_studies.append({"trials": trials})
+    return ctx.elo_studies
+
+
+def _compared(study: dict[str, Any]) -> list[dict[str, Any]]:
+    """Complete trials after the first with both a cycle and an untracked walk."""
+    return [t for t in study["trials"] if t.get("walk_s") is not None and t["cycle_s"]]
+
+
+def bench_tune_tracking(ctx: Context) -> list[Row]:
+    studies = elo_studies(ctx)
+    shares, span_shares, cycles, spans, walks_ = [], [], [], [], []
+    for study in studies:
+        trials = _compared(study)
+        if not trials:
+            raise SkipError("no complete trial after the first to compare")
+        cycle = sum(t["cycle_s"] for t in trials)
+        span = sum(t["span_s"] for t in trials)
+        walk_ = sum(t["walk_s"] for t in trials)
+        shares.append(1 - walk_ / cycle)
+        span_shares.append(1 - walk_ / span)
+        cycles += [t["cycle_s"] for t in trials]
+        spans += [t["span_s"] for t in trials]
+        walks_ += [t["walk_s"] for t in trials]
+    share = median(shares)
+    n = len(cycles)
+    return [
+        Row(
+            "Tracking (MLflow + Optuna) share of an Elo trial's time in `tune`",
+            f"{share:.0%} (per study {', '.join(f'{s:.0%}' for s in shares)}); "
+            f"trial {median(cycles):.2f} s vs walk {median(walks_):.2f} s",
+            "<= 15%",
+            verdict(share <= 0.15),
+            f"{len(studies)} studies of {ELO_STUDY_TRIALS} trials ({TUNE_YEARS}, seed 0), resumed "
+            f"every {ELO_STUDY_CHUNK} trials; their {n} complete trials after the first (not the "
+            "last of a command), each from its start to the next trial's start, against the same "
+            "config walked without tracking right after its command (`bench/tune_cost.py`: "
+            "`walk_forward` on a prepared history, `fit_final=False`, median of 3)",
+            {"share": shares, "cycle_s": cycles, "walk_s": walks_},
+        ),
+        Row(
+            "... the same, the trial's own span only (start to complete)",
+            f"{median(span_shares):.0%}; span {median(spans):.2f} s",
+            "-",
+            "info",
+            "leaves out the after-trial callback (best on the parent run, stop check) and the "
+            "sampler's next draw",
+            {"share": span_shares, "span_s": spans},
+        ),
+    ]
+
+
+def bench_tune_trial(ctx: Context) -> list[Row]:
+    studies = elo_studies(ctx)
+    elo = [t["cycle_s"] for s in studies for t in s["trials"]
+           if t["state"] == "COMPLETE" and t["cycle_s"]]  # fmt: skip
+    rows = [
+        Row(
+            f"One Elo trial in `tune` ({TUNE_YEARS}, history from 1985)",
+            spread(elo),
+            "<= 1.0 s",
+            verdict(median(elo) <= 1.0),
+            f"every complete trial of the `tune_tracking` studies ({len(studies)} x "
+            f"{ELO_STUDY_TRIALS} trials), from its start to the next trial's start",
+            {"seconds": elo},
+        )
+    ]
+    samples: list[Sample] = []
+    first: list[float] = []
+    for i in range(ctx.reps(3, 1)):
+        folder = ctx.work / f"tune-xgboost-{i}"
+        samples.append(run(tune_cmd(ctx, folder, "xgboost", 1), cwd=folder))
+        (trial,) = tune_cost(ctx, folder, "xgboost", "--no-walks")["trials"]
+        first.append(trial["span_s"])
+    breakdown = tune_cost(ctx, folder, "xgboost", "--defaults-only")
+    memory = [s.peak_mb for s in samples]
+    how = (
+        f"`ncaa-eval tune --model xgboost --tune-years {TUNE_YEARS} --trials 1`: trial 0 is the "
+        "default config; its span from the Optuna journal"
+    )
+    rows += [
+        Row(
+            f"One XGBoost trial in `tune`, default config ({TUNE_YEARS})",
+            spread(first, digits=1),
+            "<= 15 s",
+            verdict(median(first) <= 15),
+            f"{how}; the first trial serves the features too (later ones with the same features "
+            "reuse them)",
+            {"seconds": first, "process_seconds": [s.seconds for s in samples]},
+        ),
+        Row(
+            "... its parts, walked without tracking",
+            f"features {breakdown['cache_s']:.1f} s, 12 fits and forecasts "
+            f"{breakdown['defaults_walk_s']:.1f} s (history {breakdown['prepare_s']:.1f} s, "
+            "before the trial)",
+            "-",
+            "info",
+            "`bench/tune_cost.py --defaults-only`: `prepare_history`, the features served, "
+            "one walk of the defaults, timed in one process",
+            breakdown,
+        ),
+        memory_row(
+            "`tune --model xgboost --trials 1`: peak memory",
+            memory,
+            f"{how}; the whole command's peak RSS",
+        ),
+    ]
+    return rows
+
+
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Row]], bool]] = {
     # name: (function, part of --quick)
     "cli_help": (bench_cli_help, True),
@@ -617,6 +822,9 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Row]], bool]] = {
     "concurrent_train": (bench_concurrent, True),
     "tracking_cost": (bench_tracking_cost, False),
     "reads": (bench_reads, True),
+    "tune_workers": (bench_tune_workers, False),
+    "tune_tracking": (bench_tune_tracking, False),
+    "tune_trial": (bench_tune_trial, False),
 }
 
 
@@ -631,7 +839,8 @@ def to_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         f"# ncaa-eval benchmarks, {meta['when']}",
         "",
         f"{meta['machine']}; git {meta['git']}; mode: {meta['mode']}; "
-        f"total {meta['seconds']:.0f} s.",
+        f"total {meta['seconds']:.0f} s; load average (1 min) "
+        f"{meta['load'][0]:.1f} at the start, {meta['load'][1]:.1f} at the end.",
         "",
         "| benchmark | measured | target | verdict | how |",
         "|---|---|---|---|---|",
@@ -647,6 +856,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     parser.add_argument("--repeats", type=int, help="runs per benchmark (default: per benchmark)")
     parser.add_argument("--kaggle-dir", type=Path, help="the real Kaggle CSV folder")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="an ncaa-eval data store imported from the real Kaggle folder, used instead of "
+        "importing it again",
+    )
     parser.add_argument("--results-dir", type=Path, default=BENCH / "results")
     args = parser.parse_args(argv)
     names = list(BENCHMARKS)
@@ -659,9 +874,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = [n for n in names if BENCHMARKS[n][1]]
     kaggle = args.kaggle_dir or default_kaggle_dir()
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="ncaa-eval-bench-") as tmp:
         ctx = Context(Path(tmp), kaggle, args.repeats, args.quick, log=print)
+        if args.data_dir is not None:
+            ctx.store = args.data_dir.resolve()
         for name in names:
             print(f"[{time.perf_counter() - started:6.1f} s] {name} ...", flush=True)
             try:
@@ -677,6 +895,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
         ),
         "git": git or "unknown",
+        "load": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         "mode": "quick" if args.quick else "full",
         "benchmarks": names,
         "seconds": time.perf_counter() - started,
