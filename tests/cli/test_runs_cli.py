@@ -26,8 +26,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ncaa_eval.cli.main import cli
+from ncaa_eval.cli.runs.compare import DEFAULT_RESAMPLES, MAX_RESAMPLES
 from ncaa_eval.cli.runs.format import age as _age
 from ncaa_eval.cli.runs.format import size as _size
+from ncaa_eval.evaluation import paired as paired_module
 from ncaa_eval.model import registry
 from ncaa_eval.model.base import FloatArray
 from ncaa_eval.model.elo import EloModel
@@ -544,6 +546,147 @@ def test_compare_runs_over_different_seasons_and_leagues(trained: Trained) -> No
         trained.elo: None,
         trained.logistic: "True",
     }
+
+
+def _compare(trained: Trained, data_dir: Path, *args: str) -> Result:
+    """`runs compare` with the demo store's seeds; the runs are in ncaa-eval, not the demo's."""
+    return _runs(
+        trained, "compare", *args, "--data-dir", str(data_dir), "--experiment", "ncaa-eval"
+    )
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("│").split("│")[1:]]
+
+
+def test_compare_paired_difference_of_two_runs_over_the_same_seasons(
+    trained: Trained, demo_store: Path
+) -> None:
+    # On the same seasons the shared games are exactly the games each run was scored on, so the
+    # paired difference is the difference of the logged overall Briers (First Four left out).
+    client = RunStore(trained.uri).client
+    elo, k30 = (client.get_run(r).data.metrics for r in (trained.elo, trained.elo_k30))
+    assert elo["scored_games"] == k30["scored_games"] == 3 * 63  # 67 games, 4 of them First Four
+    data = _json(_compare(trained, demo_store, trained.elo, trained.elo_k30, "--json"))
+    paired = data["paired_brier"]
+    assert paired["baseline"] == trained.elo
+    assert (paired["shared_games"], paired["shared_seasons"]) == (189, 3)
+    assert paired["seasons"] == [2023, 2024, 2025]
+    assert (paired["resamples"], paired["seed"], paired["note"]) == (2000, 0, None)
+    assert list(paired["differences"]) == [trained.elo_k30]
+    diff = paired["differences"][trained.elo_k30]
+    assert diff["difference"] == pytest.approx(k30["brier"] - elo["brier"], abs=1e-12)
+    assert diff["ci_low"] <= diff["difference"] <= diff["ci_high"]
+    assert diff["ci_low"] < diff["ci_high"]
+    assert diff["within_noise"] == (diff["ci_low"] <= 0 <= diff["ci_high"])
+    assert data["warnings"] == []
+
+    out = _compare(trained, demo_store, trained.elo, trained.elo_k30).stdout
+    assert "Brier difference from the first run" in out
+    assert _cells(_row(out, "difference")) == ["-", f"{diff['difference']:+.4f}"]
+    assert _cells(_row(out, "95% interval")) == [
+        "-",
+        f"{diff['ci_low']:+.4f} to {diff['ci_high']:+.4f}",
+    ]
+    verdict = "within noise" if diff["within_noise"] else None
+    if verdict is None:
+        verdict = "better" if diff["difference"] < 0 else "worse"
+    assert _cells(_row(out, "verdict")) == ["baseline", verdict]
+    assert "On the 189 games all runs share (main draw, outcome known) in 3 seasons" in out
+    assert "2,000 resamples of the seasons (seed 0)" in out
+
+
+def test_compare_paired_difference_on_the_shared_seasons(
+    trained: Trained, demo_store: Path
+) -> None:
+    # Logistic regression covers 2024-2025 only: 2 x 63 shared games, and as every season has as
+    # many games, the paired difference is the mean of the two per-season Brier differences.
+    # Resampling two seasons draws one of them twice in half the resamples: the interval runs
+    # from the lower season's difference to the higher one's.
+    args = (trained.elo, trained.logistic, trained.elo_k30, "--json")
+    data = _json(_compare(trained, demo_store, *args))
+    paired = data["paired_brier"]
+    assert (paired["shared_games"], paired["shared_seasons"]) == (126, 2)
+    assert list(paired["differences"]) == [trained.logistic, trained.elo_k30]
+    by_season = data["season_brier"]
+    for run_id in (trained.logistic, trained.elo_k30):
+        seasons = [
+            by_season[s]["values"][run_id] - by_season[s]["values"][trained.elo]
+            for s in ("2024", "2025")
+        ]
+        diff = paired["differences"][run_id]
+        assert diff["difference"] == pytest.approx(sum(seasons) / 2, abs=1e-9)
+        assert diff["ci_low"] == pytest.approx(min(seasons), abs=1e-9)
+        assert diff["ci_high"] == pytest.approx(max(seasons), abs=1e-9)
+    # The same runs, the same numbers; --resamples is reported and leaves the difference.
+    assert _json(_compare(trained, demo_store, *args))["paired_brier"] == paired
+    fewer = _json(_compare(trained, demo_store, *args, "--resamples", "300"))["paired_brier"]
+    assert fewer["resamples"] == 300
+    for run_id, diff in fewer["differences"].items():
+        assert diff["difference"] == paired["differences"][run_id]["difference"]
+    result = _runs(trained, "compare", trained.elo, trained.logistic, "--resamples", "0", expect=2)
+    assert "--resamples" in result.output
+    # The CLI's bounds are the library's (repeated so that --help imports no numpy).
+    assert (DEFAULT_RESAMPLES, MAX_RESAMPLES) == (
+        paired_module.DEFAULT_RESAMPLES,
+        paired_module.MAX_RESAMPLES,
+    )
+
+
+def test_compare_without_a_paired_difference(
+    trained: Trained, demo_store: Path, tmp_path: Path
+) -> None:
+    # No data store: the First Four games cannot be told, said in one line.
+    result = _compare(trained, tmp_path / "nothing", trained.elo, trained.elo_k30)
+    notes = [line for line in result.stdout.splitlines() if "paired Brier" in line]
+    assert len(notes) == 1, result.stdout
+    assert "No data store" in notes[0]
+    assert "Brier difference from the first run" not in result.stdout
+    data = _json(_compare(trained, tmp_path / "nothing", trained.elo, trained.elo_k30, "--json"))
+    assert data["paired_brier"]["shared_games"] is None
+    assert (data["paired_brier"]["resamples"], data["paired_brier"]["seed"]) == (2000, 0)
+    assert data["paired_brier"]["differences"] == {}
+    assert "No data store" in data["paired_brier"]["note"]
+    # A men's and a women's run: no pairing.
+    result = _compare(trained, demo_store, trained.elo, trained.women)
+    assert "No paired Brier difference: the runs cover different leagues." in result.stdout
+
+
+def _copy_run(source: RunStore, run_id: str, target: RunStore, season: int) -> str:
+    """A run in ``target`` holding ``run_id``'s predictions of one season only."""
+    record = source.load_run(run_id)
+    predictions = source.load_predictions(run_id).drop(columns=["run_id"])
+    predictions = predictions[predictions["season"] == season]
+    with target.start_run(run_name=f"elo-{season}", params={"league": "M"}) as rid:
+        fields = record.model_dump()
+        fields.update(
+            run_id=rid,
+            run_name=f"elo-{season}",
+            start_year=season,
+            end_year=season,
+            prediction_count=len(predictions),
+        )
+        target.save_run(type(record).model_validate(fields), predictions)
+    return rid
+
+
+def test_compare_runs_sharing_no_scored_game(
+    trained: Trained, demo_store: Path, tmp_path: Path
+) -> None:
+    uri = sqlite_uri(migrate_template(tmp_path))
+    store = RunStore(uri)
+    source = RunStore(trained.uri)
+    first, second = (_copy_run(source, trained.elo, store, season) for season in (2023, 2024))
+    args = ["runs", "compare", first, second, "--tracking-uri", uri, "--experiment", "ncaa-eval"]
+    result = _invoke([*args, "--data-dir", str(demo_store)])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    notes = [line for line in result.stdout.splitlines() if "scored game" in line]
+    assert notes == ["The runs share no scored game (main draw, outcome known): no paired Brier "
+                     "difference."]  # fmt: skip
+    result = _invoke([*args, "--data-dir", str(demo_store), "--json"])
+    paired = json.loads(result.stdout)["paired_brier"]
+    assert (paired["shared_games"], paired["shared_seasons"], paired["differences"]) == (0, 0, {})
 
 
 def test_compare_needs_two_different_saved_runs(trained: Trained) -> None:
