@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ncaa_eval.tracking.errors import TrackingStoreError, store_errors
 from ncaa_eval.tracking.lifecycle import begin_run, end_run
+from ncaa_eval.tracking.params import mlflow_param_value
 from ncaa_eval.tracking.store import RunStore
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class StudyRuns:
         self.signals = signals
 
     @contextmanager
-    def _held(self, stopping: bool = False, defer: bool = False) -> Iterator[None]:
+    def held(self, stopping: bool = False, defer: bool = False) -> Iterator[None]:
         """Hold signals for a write; then raise one noted, drop it (``stopping``), or keep it
         for :meth:`raise_deferred` (``defer``)."""
         if self.signals is None:
@@ -102,7 +103,7 @@ class StudyRuns:
         """
         from mlflow.entities import Param
 
-        with self._held():
+        with self.held():
             run_id = begin_run(self.store, run_name, {TUNE_TAG: "study", STUDY_TAG: study})
             with store_errors(f"Cannot log the study's params on run {run_id}"):
                 params_ = [Param(k, v) for k, v in params.items()]
@@ -135,10 +136,10 @@ class StudyRuns:
     def set_parent_status(self, run_id: str, status: str, *, quiet: bool = False) -> None:
         """Mark the parent RUNNING (a worker joined) or ended (FINISHED, KILLED, FAILED)."""
         if status == "RUNNING":
-            with self._held(), store_errors(f"Cannot reopen run {run_id}"):
+            with self.held(), store_errors(f"Cannot reopen run {run_id}"):
                 self.store.client.update_run(run_id, status="RUNNING")
         else:
-            with self._held(stopping=quiet):
+            with self.held(stopping=quiet):
                 end_run(self.store, run_id, status, quiet=quiet)
 
     def start_trial(
@@ -167,7 +168,7 @@ class StudyRuns:
         }
         # Trial first: nested under the study's row, the UI cuts long names at the end.
         name = f"trial-{number}-{study}"
-        with self._held(), store_errors(f"Cannot record trial {number} of study '{study}'"):
+        with self.held(), store_errors(f"Cannot record trial {number} of study '{study}'"):
             run = self.store.client.create_run(
                 self.experiment_id, tags={**tags, "mlflow.runName": name}, run_name=name
             )
@@ -177,7 +178,7 @@ class StudyRuns:
             if params:
                 self.store.client.log_batch(
                     run_id,
-                    params=[Param(k, _param_text(v)) for k, v in params.items()],
+                    params=[Param(k, mlflow_param_value(v)) for k, v in params.items()],
                     tags=[RunTag("mlflow.note.content", f"Trial {number} of study {study}.")],
                 )
         return run_id
@@ -213,7 +214,7 @@ class StudyRuns:
         ]
         if brier is not None:
             metrics.append(Metric("brier", float(brier), now, 0))
-        with self._held(stopping=quiet, defer=defer):
+        with self.held(stopping=quiet, defer=defer):
             try:
                 with store_errors(f"Cannot record the end of trial run {run_id}"):
                     self.store.client.log_batch(
@@ -224,13 +225,25 @@ class StudyRuns:
                     raise
             end_run(self.store, run_id, STATUS_OF[state], quiet=quiet)
 
-    def log_best(self, parent_id: str, number: int, best: float, value: float | None) -> None:
-        """Log the best Brier so far (and this trial's) at step ``number`` on the parent."""
-        metrics = {"best_brier": best}
-        if value is not None:
-            metrics["trial_brier"] = value
-        with self._held():
-            self.store.log_metrics(parent_id, metrics, step=number)
+    def log_trial(self, parent_id: str, number: int, value: float) -> None:
+        """Log a complete trial's Brier at step ``number`` on the parent (``trial_brier``)."""
+        with self.held():
+            self.store.log_metrics(parent_id, {"trial_brier": value}, step=number)
+
+    def log_best_history(self, parent_id: str, best_by_number: Mapping[int, float]) -> None:
+        """Log ``best_brier`` (the best Brier of the trials up to each number) at the steps not
+        logged yet: a resumed study, or another worker's command, adds only the new ones."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            logged = self.store.client.get_metric_history(parent_id, "best_brier")
+        except MlflowException:
+            logged = []
+        last = max((m.step for m in logged), default=-1)
+        new = {n: {"best_brier": b} for n, b in best_by_number.items() if n > last}
+        if new:
+            with self.held():
+                self.store.log_metric_steps(parent_id, new)
 
     def log_summary(
         self,
@@ -243,7 +256,7 @@ class StudyRuns:
         A file logged again replaces the one before (a study resumed reports anew).
         """
         if metrics:
-            with self._held():
+            with self.held():
                 self.store.log_metrics(parent_id, metrics)
         if not files:
             return
@@ -254,7 +267,7 @@ class StudyRuns:
             for name, content in files.items():
                 path = Path(tmp) / name
                 path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n")
-                with self._held():
+                with self.held():
                     self.store.client.log_artifact(parent_id, str(path))
 
     def close_orphans(self, run_ids: list[str]) -> int:
@@ -271,10 +284,3 @@ class StudyRuns:
                 self.end_trial(run_id, "failed", {}, None, quiet=True)
                 closed += 1
         return closed
-
-
-def _param_text(value: Any) -> str:
-    """A hyperparameter as MLflow shows it: JSON for lists, null, booleans, plain otherwise."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)

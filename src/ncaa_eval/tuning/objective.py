@@ -131,7 +131,10 @@ class Objective:
         import optuna
 
         prepared = self.prepared
-        overrides = prepared.space.suggest(trial)
+        # Optuna's own writes (the journal file's lock) are not safe to interrupt either: a
+        # Ctrl-C there can come out as a FileNotFoundError. Held, it is raised right after.
+        with self.runs.held():
+            overrides = prepared.space.suggest(trial)
         config = validate_config(
             prepared.model_class.config_class, overrides, prepared.request.model
         )
@@ -139,8 +142,10 @@ class Objective:
         step = {season: i for i, season in enumerate(self.seasons)}
 
         def on_season(season: int, value: float) -> None:
-            trial.report(value, step[season])
-            if trial.should_prune():
+            with self.runs.held():
+                trial.report(value, step[season])
+                prune = trial.should_prune()
+            if prune:
                 raise optuna.TrialPruned(f"running Brier {value:.4f} after {season}")
 
         brier = RunningBrier()
@@ -159,8 +164,9 @@ class Objective:
             run_id = self.runs.start_trial(
                 self.parent_run_id, prepared.study_name, trial.number, flat, created.append
             )
-            trial.set_user_attr(RUN_ATTR, run_id)
-            trial.set_user_attr(WORKER_ATTR, self.worker)
+            with self.runs.held():
+                trial.set_user_attr(RUN_ATTR, run_id)
+                trial.set_user_attr(WORKER_ATTR, self.worker)
             score_config(prepared, config, on_season=on_season, brier=brier)
         except optuna.TrialPruned:
             end("pruned", quiet=False)

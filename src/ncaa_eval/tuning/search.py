@@ -151,6 +151,7 @@ def tune(
             )
             children = _spawn(resolved, deadline)
             worker = Worker(prepared, spec, runs, opened, on_trial)
+            worker.before_reap = lambda: _collect(children)
             if on_start is not None:
                 on_start(count(opened.study))
             worker.run(None if deadline is None else max(0.0, deadline - time.time()))
@@ -180,6 +181,12 @@ def _spawn(request: TuneRequest, deadline: float | None) -> list[subprocess.Pope
         )
         for i in range(1, request.workers)
     ]
+
+
+def _collect(children: list[subprocess.Popen[bytes]]) -> None:
+    """Collect worker processes that exited (so their pids no longer look alive)."""
+    for child in children:
+        child.poll()
 
 
 def _wait(children: list[subprocess.Popen[bytes]]) -> list[str]:
@@ -266,10 +273,8 @@ def _summarize(
     path = request.output_dir / "tune" / f"{_slug(prepared.study_name)}.best.json"
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(best_json, indent=2, sort_keys=True) + "\n")
-    metrics: dict[str, float] = {
-        "best_brier": float(best_trial.value or 0.0),
-        "default_brier": default_brier,
-    }
+    metrics: dict[str, float] = {"default_brier": default_brier}
+    runs.log_best_history(opened.parent_run_id, _best_by_number(study))
     files: dict[str, Any] = {
         "best_config.json": best_json,
         "search_space.json": prepared.space.to_json(),
@@ -301,6 +306,26 @@ def _summarize(
         workers=request.workers,
         seconds=seconds,
     )
+
+
+def _best_by_number(study: optuna.Study) -> dict[int, float]:
+    """Trial number -> the best Brier of the complete trials up to it, for the numbers below
+    every trial still running or waiting (whose results could still change them)."""
+    from optuna.trial import TrialState
+
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    pending = [t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    final = min(pending, default=len(trials) + 1_000_000)
+    out: dict[int, float] = {}
+    best: float | None = None
+    for t in trials:
+        if t.number >= final:
+            break
+        if t.state == TrialState.COMPLETE and t.value is not None:
+            best = t.value if best is None else min(best, t.value)
+        if best is not None:
+            out[t.number] = best
+    return out
 
 
 def _default_brier(prepared: PreparedTune, study: optuna.Study) -> float:

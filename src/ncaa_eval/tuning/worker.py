@@ -24,6 +24,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ncaa_eval.tracking.studies import StudyRuns
@@ -90,6 +91,9 @@ class Worker:
     runs: StudyRuns
     opened: OpenStudy
     on_trial: TrialCallback | None = None
+    #: Called before looking for dead workers: the command collects its own exited worker
+    #: processes there, which would otherwise look alive (zombies) until it waits for them.
+    before_reap: Callable[[], None] | None = None
     trials_run: int = 0
     _closed: set[str] = field(default_factory=set)
 
@@ -102,6 +106,8 @@ class Worker:
         import optuna
         from optuna.trial import TrialState
 
+        if self.before_reap is not None:
+            self.before_reap()
         if self.spec.has_heartbeat:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -145,10 +151,8 @@ class Worker:
         self.runs.raise_deferred()
         self.trials_run += 1
         counts = count(study)
-        if trial.state == TrialState.COMPLETE and counts.best_value is not None:
-            self.runs.log_best(
-                self.opened.parent_run_id, trial.number, counts.best_value, trial.value
-            )
+        if trial.state == TrialState.COMPLETE and trial.value is not None:
+            self.runs.log_trial(self.opened.parent_run_id, trial.number, trial.value)
         if self.on_trial is not None:
             self.on_trial(counts)
         if self.should_stop():
@@ -176,6 +180,7 @@ class Worker:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not collected yet, does not)."""
     if pid == os.getpid():
         return True
     try:
@@ -184,7 +189,12 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        # Linux: the state follows the parenthesised command name; Z is a zombie.
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def main(argv: list[str] | None = None) -> int:
