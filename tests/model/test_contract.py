@@ -7,6 +7,7 @@ tournament, which they never saw.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import types
 import typing
@@ -304,6 +305,47 @@ def test_predicting_changes_nothing(name: str, fitted: Callable[[str], Fitted]) 
     # Row by row gives the same numbers as the batch.
     one = np.array([result.model.predict_proba(test.iloc[[i]])[0] for i in range(5)])
     np.testing.assert_allclose(one, result.predictions[:5], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_what_a_model_learned_is_a_titled_table_or_nothing(
+    name: str, fitted: Callable[[str], Fitted]
+) -> None:
+    """``learned()`` is optional: None, or a non-empty table with a title."""
+    with contextlib.suppress(NotFittedError):  # unfitted: None or not fitted
+        assert get_model(name)().learned() is None
+    result = fitted(name)
+    table = result.model.learned()
+    if table is None:
+        return
+    assert isinstance(table, pd.DataFrame)
+    assert not table.empty
+    assert all(isinstance(column, str) for column in table.columns)
+    assert type(result.model).learned_title
+    # Reading it changes nothing.
+    np.testing.assert_array_equal(result.model.predict_proba(result.split.test), result.predictions)
+
+
+def test_a_model_that_does_not_tell_what_it_learned_returns_none() -> None:
+    class Silent(Model):
+        def fit(self, X: pd.DataFrame, y: npt.ArrayLike) -> Silent:
+            return self
+
+        def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+            return np.full(len(X), 0.5)
+
+        @property
+        def is_fitted(self) -> bool:
+            return True
+
+        def _save_state(self, path: Path) -> None:
+            pass
+
+        def _load_state(self, path: Path) -> None:
+            pass
+
+    assert Silent().learned() is None
+    assert Silent.learned_title == ""
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

@@ -190,6 +190,21 @@ def check_run_model(uri: str, run_id: str) -> None:
     assert type(model.unwrap_python_model().forecaster.model).__module__ == PLUGIN_MODULE
 
 
+def check_nothing_learned_shown(run_cli: Invoke, uri: str) -> None:
+    """The plugin does not implement learned(): its run has no learned.csv, and shows fine."""
+    from ncaa_eval.tracking import RunStore
+
+    store = RunStore(uri, DEMO_EXPERIMENT)
+    [run] = store.find_runs("", 1)
+    run_id = str(run.info.run_id)
+    assert "learned.csv" not in {a.path for a in store.client.list_artifacts(run_id)}
+    args = ("runs", "show", run_id, "--tracking-uri", uri, "--experiment", DEMO_EXPERIMENT)
+    out = run_cli(*args).output
+    assert "Per season" in out
+    assert "What the model learned" not in out
+    assert json.loads(run_cli(*args, "--json").output)["learned"] is None
+
+
 def test_an_entry_point_registers_the_plugin(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -241,6 +256,7 @@ def test_the_cli_lists_and_trains_a_plugin(
     )  # fmt: skip
     assert "my_plugin" in result.output
     check_finished_run(tracking_uri)
+    check_nothing_learned_shown(run_cli, tracking_uri)
     exported = list((out / "runs").iterdir())
     assert len(exported) == 1
     assert (exported[0] / "predictions.parquet").is_file()

@@ -43,8 +43,16 @@ if TYPE_CHECKING:
 
 #: The files ``--output-dir/runs/<run id>/`` holds, and nothing else.
 EXPORT_FILES = ["predictions.parquet", "run.json"]
-#: The run's top-level artifacts.
-ARTIFACTS = ["config.json", "fitted_model", "plots", "predictions.csv", "predictions.parquet"]
+#: The run's top-level artifacts (a built-in model's: a plugin may tell nothing it learned).
+ARTIFACTS = [
+    "config.json",
+    "fitted_model",
+    "learned.csv",
+    "learned.json",
+    "plots",
+    "predictions.csv",
+    "predictions.parquet",
+]
 #: The run's charts, under ``plots/``.
 PLOTS = ["plots/reliability.png", "plots/season_brier.png"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -11,6 +11,11 @@ TeamID. Two kinds exist:
 
 Configs are frozen Pydantic models with ``extra="forbid"``; every field has a default, a constraint
 and a description, so ``ncaa-eval models`` can list them and ``--config`` can validate overrides.
+
+Optionally, a model tells what it learned: :meth:`Model.learned` returns a table a person can read
+(Elo's ratings, logistic regression's coefficients, XGBoost's gain importances), titled by
+:attr:`Model.learned_title`. Each training run logs it as ``learned.csv`` and ``ncaa-eval runs
+show`` prints its first rows; a model that does not implement it trains just the same.
 """
 
 from __future__ import annotations
@@ -136,6 +141,8 @@ class Model(ABC):
     #: Distributions a fitted model needs to predict, beyond ncaa-eval's own (pinned to the
     #: installed versions in a run's MLflow Model; names not installed are skipped).
     pip_requirements: ClassVar[tuple[str, ...]] = ()
+    #: What :meth:`learned` returns, in a few words (shown above the table by ``runs show``).
+    learned_title: ClassVar[str] = ""
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         if config is None:
@@ -168,6 +175,19 @@ class Model(ABC):
     @abstractmethod
     def is_fitted(self) -> bool:
         """Whether :meth:`fit` has run."""
+
+    def learned(self) -> pd.DataFrame | None:
+        """What the fitted model learned, as a tidy table a person can read; None: not told.
+
+        Optional (the default returns None). One row per item (a team, a feature), in the order
+        worth reading first (best-rated team, largest coefficient, most important feature):
+        ``runs show`` prints the first rows. Plain columns of numbers and text; a ``team_id``
+        column gets the team's name beside it in the run's ``learned.csv``.
+
+        Raises:
+            NotFittedError: the model is not fitted (in implementations).
+        """
+        return None
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:

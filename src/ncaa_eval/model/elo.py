@@ -156,6 +156,7 @@ class EloModel(StatefulModel):
     """
 
     config_class: ClassVar[type[ModelConfig]] = EloConfig
+    learned_title: ClassVar[str] = "Ratings after the last game walked (best first)"
     config: EloConfig
 
     def __init__(self, config: EloConfig | None = None) -> None:
@@ -235,6 +236,26 @@ class EloModel(StatefulModel):
                 conference_of=conferences.get(int(season)),
             )
         return out
+
+    def learned(self) -> pd.DataFrame:
+        """Every team seen with its current rating and rank (1 = best), best first.
+
+        Columns ``team_id``, ``rating``, ``rank``; equal ratings share the better rank.
+
+        Raises:
+            NotFittedError: no game has been learned from yet.
+        """
+        self._check_fitted()
+        ratings = self.ratings_
+        table = pd.DataFrame(
+            {
+                "team_id": np.fromiter(ratings.keys(), dtype=np.int64, count=len(ratings)),
+                "rating": np.fromiter(ratings.values(), dtype=np.float64, count=len(ratings)),
+            }
+        )
+        table = table.sort_values(["rating", "team_id"], ascending=[False, True], kind="stable")
+        table["rank"] = table["rating"].rank(method="min", ascending=False).astype(np.int64)
+        return table.reset_index(drop=True)
 
     def _save_state(self, path: Path) -> None:
         state = self.engine_.to_dict()

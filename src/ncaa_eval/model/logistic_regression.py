@@ -141,6 +141,9 @@ class LogisticRegressionModel(Model):
     """L2 logistic regression on median-imputed, standardised numeric features."""
 
     config_class: ClassVar[type[ModelConfig]] = LogisticRegressionConfig
+    learned_title: ClassVar[str] = (
+        "Coefficients (log-odds of a team A win per standard deviation), largest first"
+    )
     config: LogisticRegressionConfig
 
     def __init__(self, config: LogisticRegressionConfig | None = None) -> None:
@@ -208,6 +211,40 @@ class LogisticRegressionModel(Model):
         """
         state = self._fitted_state()
         return state.predict(numeric_matrix(X, state.feature_names, "predict_proba"))
+
+    def learned(self) -> pd.DataFrame:
+        """One row per design column (features, then missing indicators) and the intercept.
+
+        Columns: ``feature``; ``coefficient``, on the standardised column (log-odds of a team A
+        win per standard deviation), so coefficients compare across features; ``per_unit``, the
+        same per unit of the raw feature (``coefficient / scale``); and the scaler's ``mean`` and
+        ``scale``. Rows go by the size of the coefficient, largest first; the intercept (no mean
+        or scale) comes last.
+
+        Raises:
+            NotFittedError: :meth:`fit` has not run.
+        """
+        state = self._fitted_state()
+        table = pd.DataFrame(
+            {
+                "feature": state.design_names,
+                "coefficient": state.coef,
+                "per_unit": state.coef / state.scale,
+                "mean": state.mean,
+                "scale": state.scale,
+            }
+        )
+        order = np.argsort(-np.abs(state.coef), kind="stable")
+        intercept = pd.DataFrame(
+            {
+                "feature": ["(intercept)"],
+                "coefficient": [state.intercept],
+                "per_unit": [state.intercept],
+                "mean": [np.nan],
+                "scale": [np.nan],
+            }
+        )
+        return pd.concat([table.iloc[order], intercept], ignore_index=True)
 
     def _fitted_state(self) -> LinearState:
         self._check_fitted()

@@ -188,6 +188,7 @@ class XGBoostModel(Model):
     config_class: ClassVar[type[ModelConfig]] = XGBoostConfig
     # xgboost-cpu and xgboost ship the same module; whichever is installed is pinned.
     pip_requirements: ClassVar[tuple[str, ...]] = ("xgboost-cpu", "xgboost")
+    learned_title: ClassVar[str] = "Gain importance of each feature (most important first)"
     config: XGBoostConfig
 
     def __init__(self, config: XGBoostConfig | None = None) -> None:
@@ -294,6 +295,36 @@ class XGBoostModel(Model):
             mirror = xgboost.DMatrix(-raw, nthread=self.config.n_jobs)
             p = (p + 1.0 - np.asarray(self.booster_.predict(mirror), dtype=np.float64)) / 2.0
         return p
+
+    def learned(self) -> pd.DataFrame:
+        """One row per feature: its gain importance, how often it splits, and its share.
+
+        Columns: ``feature``; ``gain``, the mean loss reduction of the splits on it (XGBoost's
+        ``gain`` importance); ``splits``, how many splits use it across the trees; ``share``, its
+        gain over the sum of every feature's (scikit-learn's ``feature_importances_``). A feature
+        no tree splits on has 0 in each. Most important first.
+
+        Raises:
+            NotFittedError: :meth:`fit` has not run.
+        """
+        self._check_fitted()
+        assert self.booster_ is not None
+        # The booster learned from unnamed columns: XGBoost calls them f0, f1, ...
+        gains = self.booster_.get_score(importance_type="gain")
+        splits = self.booster_.get_score(importance_type="weight")
+        keys = [f"f{i}" for i in range(len(self.feature_names_))]
+        gain = np.array([float(np.asarray(gains.get(k, 0.0))) for k in keys], dtype=np.float64)
+        total = gain.sum()
+        table = pd.DataFrame(
+            {
+                "feature": self.feature_names_,
+                "gain": gain,
+                "splits": [int(np.asarray(splits.get(k, 0))) for k in keys],
+                "share": gain / total if total > 0 else np.zeros_like(gain),
+            }
+        )
+        order = np.argsort(-gain, kind="stable")
+        return table.iloc[order].reset_index(drop=True)
 
     def _save_state(self, path: Path) -> None:
         assert self.booster_ is not None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.tracking.errors import RunNotFoundError, store_errors
+from ncaa_eval.tracking.learned import LEARNED_FILE, LearnedTable, read_learned
 from ncaa_eval.tracking.lookup import store_is_missing
 from ncaa_eval.tracking.models import model_id_of
 from ncaa_eval.tracking.params import RECORDS_TAG, flatten_params, run_fact
@@ -120,6 +121,8 @@ class RunDetails:
     artifacts: list[ArtifactEntry]
     #: The id of the run's MLflow Model (``runs:/<id>/model``); None if it logged none.
     model_id: str | None = None
+    #: What the run's model learned (``learned.csv``); None for a run without it.
+    learned: LearnedTable | None = None
 
     @property
     def model_uri(self) -> str | None:
@@ -138,6 +141,7 @@ class RunDetails:
             "artifacts": [{"path": a.path, "size": a.size} for a in self.artifacts],
             "model_uri": self.model_uri,
             "model_id": self.model_id,
+            "learned": None if self.learned is None else self.learned.to_json(),
         }
 
 
@@ -248,11 +252,12 @@ def run_details(store: RunStore, run_id: str, *, artifacts: bool = True) -> RunD
     Args:
         store: The store holding the run.
         run_id: A full run id (see :func:`~ncaa_eval.tracking.lookup.resolve_run` for prefixes).
-        artifacts: List the run's artifacts (one request per folder).
+        artifacts: List the run's artifacts (one request per folder), and read what its model
+            learned when they include ``learned.csv``.
 
     Raises:
         RunNotFoundError: ``run_id`` is malformed, unknown or deleted.
-        DataValidationError: The run's saved record is invalid.
+        DataValidationError: The run's saved record, or its learned.csv, is invalid.
         TrackingStoreError: The store cannot be read.
     """
     run = store.get_run(run_id)
@@ -260,13 +265,16 @@ def run_details(store: RunStore, run_id: str, *, artifacts: bool = True) -> RunD
     record = store.load_run(run_id) if summary.has_records else None
     per_season = {SEASON_BRIER, SEASON_LOG_LOSS}
     metrics = {k: float(v) for k, v in run.data.metrics.items() if k not in per_season}
+    files = list_artifacts(store, run_id) if artifacts else []
+    learned = read_learned(store, run) if any(a.path == LEARNED_FILE for a in files) else None
     return RunDetails(
         summary=summary,
         record=record,
         metrics=metrics,
         seasons=season_scores(store, run_id),
-        artifacts=list_artifacts(store, run_id) if artifacts else [],
+        artifacts=files,
         model_id=model_id_of(run),
+        learned=learned,
     )
 
 

@@ -35,7 +35,8 @@ Model metrics tab for the curve (tables show the last season's value only).
 - `scored_games`: how many games were scored.
 
 Artifacts: `predictions.csv` (previewable here), `predictions.parquet` (the same, full \
-precision), `plots/` (reliability diagram, Brier by season), `model/`, `config.json` (give it \
+precision), `learned.csv` (what the model learned: Elo's ratings, the coefficients, the gain \
+importances), `plots/` (reliability diagram, Brier by season), `model/`, `config.json` (give it \
 back with `ncaa-eval train --config`). From a terminal: `ncaa-eval runs list`, `runs show ID`.
 
 A row with a `+` is a search (`ncaa-eval tune`): it expands into its trials, each scored like a \

@@ -28,6 +28,7 @@ from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.evaluation.metrics import MetricSet
 from ncaa_eval.evaluation.walk_forward import WalkForwardResult, check_range, walk_forward
 from ncaa_eval.ingest.repository import ParquetRepository
+from ncaa_eval.ingest.schema import League
 from ncaa_eval.model.base import Model
 from ncaa_eval.model.registry import get_model
 from ncaa_eval.paths import check_writable_dir
@@ -256,7 +257,8 @@ def _record(
     season_metrics: pd.DataFrame,
     prepared: _Prepared,
 ) -> float:
-    """Write params, tags, metrics, predictions, the model, charts and the dataset onto the run.
+    """Write params, tags, metrics, predictions, the model, what it learned, charts and the
+    dataset onto the run.
 
     Returns the seconds spent drawing the charts (the rest is MLflow's).
     """
@@ -298,8 +300,51 @@ def _record(
         write_run_plots(result.scored, season_metrics, metrics.brier, title, plots)
         charting = time.perf_counter() - chart_start
         log_plots_dir(store, run_id, plots)
+    _log_learned(store, run_id, result.model, prepared.repository, record.league)
     log_datasets(store, run_id, _datasets(record, result, prepared))
     return charting
+
+
+def _log_learned(
+    store: RunStore, run_id: str, model: Model, repository: ParquetRepository, league: League
+) -> None:
+    """Log what the run's final model (fitted through the end year) learned, if it tells.
+
+    A ``team_id`` column gets the team's name beside it from the store; the model knows ids only.
+
+    Raises:
+        NcaaEvalError: the model's :meth:`~ncaa_eval.model.base.Model.learned` returned something
+            other than a DataFrame or None.
+    """
+    from ncaa_eval.tracking.learned import LearnedTable, log_learned
+
+    table = model.learned()
+    if table is None:
+        return
+    if not isinstance(table, pd.DataFrame):
+        raise NcaaEvalError(
+            f"{type(model).__name__}.learned() returned a {type(table).__name__}; "
+            "it must return a pandas DataFrame or None."
+        )
+    if table.empty:
+        return
+    if "team_id" in table.columns and "team_name" not in table.columns:
+        table = _with_team_names(table, repository, league)
+    title = model.learned_title or f"What {model.name or type(model).__name__} learned"
+    log_learned(store, run_id, LearnedTable(title, table))
+
+
+def _with_team_names(
+    table: pd.DataFrame, repository: ParquetRepository, league: League
+) -> pd.DataFrame:
+    """``table`` with a ``team_name`` column right after ``team_id`` (empty for unknown ids)."""
+    teams = repository.teams(league)
+    ids, team_names = teams["team_id"].astype(int).tolist(), teams["team_name"].astype(str).tolist()
+    names = dict(zip(ids, team_names, strict=True))
+    named = table.copy()
+    position = list(named.columns).index("team_id") + 1
+    named.insert(position, "team_name", [names.get(int(t)) for t in named["team_id"]])
+    return named
 
 
 def _datasets(record: ModelRun, result: WalkForwardResult, prepared: _Prepared) -> list[RunDataset]:

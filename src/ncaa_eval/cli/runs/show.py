@@ -29,7 +29,11 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from ncaa_eval.tracking import RunStore
+    from ncaa_eval.tracking.learned import LearnedTable
     from ncaa_eval.tracking.queries import RunDetails
+
+#: Rows of what the model learned that ``runs show`` prints (``--json`` gives them all).
+LEARNED_ROWS = 15
 
 
 @click.command()
@@ -39,8 +43,9 @@ if TYPE_CHECKING:
 def show(run_id: str, as_json: bool, tracking_uri: str | None, experiment: str) -> None:
     """Show one run in full.
 
-    Its record and hyperparameters, overall metrics, per-season scores and artifacts.
-    RUN_ID is a full run id or a unique prefix of at least 4 characters.
+    Its record and hyperparameters, overall metrics, per-season scores, what the model
+    learned (first rows; --json gives every row) and artifacts. RUN_ID is a full run id or a
+    unique prefix of at least 4 characters.
     """
     from ncaa_eval.tracking import RunStore
     from ncaa_eval.tracking.lookup import resolve_run
@@ -121,6 +126,9 @@ def _show_parts(details: RunDetails, store: RunStore) -> list[RenderableType]:
             seasons.add_row(str(score.season), number(score.brier), number(score.log_loss))
         parts.append(seasons)
 
+    if details.learned is not None:
+        parts.append(_learned_table(details.learned))
+
     if details.artifacts:
         files = Table(title="Artifacts", title_justify="left")
         files.add_column("path", overflow="fold")
@@ -138,3 +146,42 @@ def _show_parts(details: RunDetails, store: RunStore) -> list[RenderableType]:
             Text(f"Register it: ncaa-eval runs register {details.summary.run_id[:8]} --name NAME")
         )
     return parts
+
+
+def _learned_table(learned: LearnedTable) -> RenderableType:
+    """The first :data:`LEARNED_ROWS` rows of what the model learned, numbers right-aligned."""
+    from pandas.api.types import is_numeric_dtype
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    frame = learned.frame
+    # Above the table rather than its title, which Rich would wrap to the table's width.
+    title = "What the model learned" + (f": {learned.title}" if learned.title else "")
+    shown = min(len(frame), LEARNED_ROWS)
+    caption = f"{shown} of {len(frame)} rows; all in learned.csv" if shown < len(frame) else None
+    table = Table(caption=caption, caption_justify="left")
+    for column in frame.columns:
+        numeric = is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    for row in frame.head(LEARNED_ROWS).itertuples(index=False):
+        table.add_row(*(_learned_cell(value) for value in row))
+    return Group(Text(title, style="table.title"), table)
+
+
+def _learned_cell(value: object) -> str:
+    """A cell of the learned table: ratings to 0.1, smaller numbers to 4 decimals."""
+    import math
+
+    if value is None:
+        return MISSING
+    if isinstance(value, float):
+        if math.isnan(value):
+            return MISSING
+        size = abs(value)
+        if size >= 100:
+            return f"{value:.1f}"
+        if size >= 0.001 or value == 0:
+            return f"{value:.4f}"
+        return f"{value:.2e}"
+    return str(value)
