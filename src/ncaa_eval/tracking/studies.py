@@ -65,6 +65,9 @@ class StudyRuns:
     def __init__(self, store: RunStore, signals: RunSignals | None = None) -> None:
         self.store = store
         self.signals = signals
+        #: The experiment of the study's run, once known: trials go where their parent is
+        #: (under ``mlflow run`` without ``--experiment-name``, not this store's experiment).
+        self.parent_experiment_id: str | None = None
 
     @contextmanager
     def held(self, stopping: bool = False, defer: bool = False) -> Iterator[None]:
@@ -105,6 +108,7 @@ class StudyRuns:
 
         with self.held():
             run_id = begin_run(self.store, run_name, {TUNE_TAG: "study", STUDY_TAG: study})
+            self.parent_experiment_id = self.store.run_experiment_id
             with store_errors(f"Cannot log the study's params on run {run_id}"):
                 params_ = [Param(k, v) for k, v in params.items()]
                 self.store.client.log_batch(run_id, params=params_)
@@ -127,6 +131,7 @@ class StudyRuns:
                 f"{self.store.tracking_uri}; point --tracking-uri at the store the study was "
                 "started with."
             ) from exc
+        self.parent_experiment_id = str(run.info.experiment_id)
         if run.data.tags.get(STUDY_TAG) != study:
             raise TrackingStoreError(
                 f"MLflow run {run_id} in {self.store.tracking_uri} is not study '{study}''s "
@@ -170,7 +175,9 @@ class StudyRuns:
         name = f"trial-{number}-{study}"
         with self.held(), store_errors(f"Cannot record trial {number} of study '{study}'"):
             run = self.store.client.create_run(
-                self.experiment_id, tags={**tags, "mlflow.runName": name}, run_name=name
+                self.parent_experiment_id or self.experiment_id,
+                tags={**tags, "mlflow.runName": name},
+                run_name=name,
             )
             run_id = str(run.info.run_id)
             if on_created is not None:

@@ -302,7 +302,7 @@ def _summarize(
         parent_run_id=opened.parent_run_id,
         tracking_uri=store.tracking_uri,
         experiment=prepared.experiment,
-        experiment_id=runs.experiment_id,
+        experiment_id=runs.parent_experiment_id or runs.experiment_id,
         workers=request.workers,
         seconds=seconds,
     )
