@@ -157,12 +157,12 @@ class Objective:
                 # A signal during the last write of a trial that ended well is raised after
                 # Optuna recorded it (Worker.after_trial), so both stores agree.
                 self.runs.end_trial(
-                    created[0], state, brier.seasons, value, quiet=quiet, defer=not quiet
+                    created[0], state, brier.seasons, value, flat, quiet=quiet, defer=not quiet
                 )
 
         try:
             run_id = self.runs.start_trial(
-                self.parent_run_id, prepared.study_name, trial.number, flat, created.append
+                self.parent_run_id, prepared.study_name, trial.number, created.append
             )
             with self.runs.held():
                 trial.set_user_attr(RUN_ATTR, run_id)

@@ -134,13 +134,15 @@ def tune(
     spec = resolve_storage(request.storage, store.tracking_uri, request.heartbeat)
     with run_signals() as signals:
         runs = StudyRuns(store, signals)
-        opened = open_study(prepared, spec, runs)
+        storage = spec.open()
         status = "FAILED"
         children: list[subprocess.Popen[bytes]] = []
         notes: list[str] = []
+        opened: OpenStudy | None = None
         try:
-            # The workers get this process's resolved choices (absolute store URI, experiment,
-            # storage), not the defaults they would resolve on their own.
+            # The other workers start now, while this one opens the MLflow store and creates
+            # the study: they load the same data meanwhile and join once it exists. They get
+            # this process's resolved choices (absolute store URI, experiment, storage, study).
             resolved = request.model_copy(
                 update={
                     "tracking_uri": store.tracking_uri,
@@ -150,6 +152,7 @@ def tune(
                 }
             )
             children = _spawn(resolved, deadline)
+            opened = open_study(prepared, spec, runs, storage=storage)
             worker = Worker(prepared, spec, runs, opened, on_trial)
             worker.before_reap = lambda: _collect(children)
             if on_start is not None:
@@ -163,7 +166,9 @@ def tune(
             raise
         finally:
             _stop(children)
-            runs.set_parent_status(opened.parent_run_id, status, quiet=status != "FINISHED")
+            if opened is not None:
+                runs.set_parent_status(opened.parent_run_id, status, quiet=status != "FINISHED")
+        assert opened is not None
         result = _summarize(prepared, spec.shown, runs, opened, store, time.monotonic() - started)
     result.notes = notes
     return result

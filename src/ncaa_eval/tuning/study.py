@@ -89,8 +89,13 @@ def open_study(
     *,
     worker: int = 0,
     create: bool = True,
+    storage: optuna.storages.BaseStorage | None = None,
 ) -> OpenStudy:
     """Create the study (and its parent run) or join it; raise if it is another search's.
+
+    ``storage`` is ``spec`` opened already, if it is. A worker that may not create the study
+    (``create=False``: a worker process the command started alongside itself) waits up to
+    :data:`JOIN_WAIT` seconds for it to appear.
 
     Raises:
         StorageError: the storage cannot be opened.
@@ -101,10 +106,14 @@ def open_study(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    storage = spec.open()
+    storage = storage if storage is not None else spec.open()
     name = prepared.study_name
     sampler, pruner = sampler_for(prepared, worker), pruner_for(prepared)
     study = _load(name, storage, sampler, pruner)
+    deadline = time.monotonic() + JOIN_WAIT
+    while study is None and not create and time.monotonic() < deadline:
+        time.sleep(0.2)
+        study = _load(name, storage, sampler, pruner)
     if study is None:
         if not create:
             raise NcaaEvalError(f"Study '{name}' is not in {spec.shown}; start it first.")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.tracking.studies import StudyRuns
 from ncaa_eval.tuning.objective import RUN_ATTR, WORKER_ATTR, Interrupted, Objective
 from ncaa_eval.tuning.request import PreparedTune
@@ -122,11 +123,11 @@ class Worker:
                 except (ValueError, RuntimeError):
                     continue  # another worker failed it a moment ago, and re-queues it
                 self.study.enqueue_trial(dict(t.params), user_attrs=retry_user_attrs(t))
-        to_close = []
+        to_close: dict[str, dict[str, object]] = {}
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
             run_id = t.user_attrs.get(RUN_ATTR)
             if isinstance(run_id, str) and run_id not in self._closed:
-                to_close.append(run_id)
+                to_close[run_id] = {**self.prepared.space.fixed, **t.params}
                 self._closed.add(run_id)
         if to_close:
             self.runs.close_orphans(to_close)
@@ -146,13 +147,10 @@ class Worker:
 
     def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         """Optuna callback: log the best so far on the parent, report, maybe stop."""
-        from optuna.trial import TrialState
 
         self.runs.raise_deferred()
         self.trials_run += 1
         counts = count(study)
-        if trial.state == TrialState.COMPLETE and trial.value is not None:
-            self.runs.log_trial(self.opened.parent_run_id, trial.number, trial.value)
         if self.on_trial is not None:
             self.on_trial(counts)
         if self.should_stop():
@@ -222,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
             Worker(prepared, spec, runs, opened).run(timeout)
         except KeyboardInterrupt:
             return 130
+        except NcaaEvalError:
+            # The command that started this worker checks the same things and says it.
+            return 2
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 1
     return 0
