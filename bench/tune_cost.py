@@ -8,9 +8,10 @@ Then, in this process, it walks each of those configs again with the library's o
 :func:`~ncaa_eval.evaluation.walk_forward.walk_forward` on a prepared history
 (:func:`~ncaa_eval.evaluation.walk_forward.prepare_history`, ``fit_final=False``, the running
 Brier computed per season): exactly what the trial did, minus MLflow and Optuna. The one-off work
-of a first walk (the games oriented, or the features served) is timed apart and left out, as is
-the study's first trial (the defaults), which did it; ``--defaults-only`` times just that work and
-one walk of the defaults (the breakdown of a first trial).
+of a process's first walk (the games oriented, or the features served) is timed apart and left
+out, as is the first trial read (``--first``: trial 0, or the first of a resumed command), which
+did it; ``--defaults-only`` times just that work and one walk of the defaults (the breakdown of a
+first trial).
 
 Prints one JSON line: per-trial seconds, no score. Usage::
 
@@ -108,7 +109,7 @@ def time_walks(
         return time.perf_counter() - t0
 
     defaults = model_class.config_class()
-    # What the study's first trial did once for all: orient the games or serve the features.
+    # What a command's first trial did once for all: orient the games or serve the features.
     t0 = time.perf_counter()
     features = getattr(defaults, "features", None)
     if features is not None:
@@ -146,8 +147,8 @@ def main() -> None:
     trials = study_trials(args.journal, args.study, args.first, args.stop)
     report: dict[str, Any] = {"trials": trials}
     if not args.no_walks:
-        # Trial 0 (the defaults) oriented the games or served the features: left out.
-        compared = [t for t in trials if t["state"] == "COMPLETE" and t["number"] != 0]
+        # The command's first trial oriented the games or served the features: left out.
+        compared = [t for t in trials if t["state"] == "COMPLETE" and t["number"] != args.first]
         if args.defaults_only:
             compared = []
         walked = time_walks(args.data_dir, args.model, args.league, years, compared, args.walks)
