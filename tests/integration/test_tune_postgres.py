@@ -348,8 +348,7 @@ def test_a_silent_trial_of_another_host_is_failed_and_retried_by_the_heartbeat(
         """A trial as a worker on ``worker`` starts it: params drawn, run created, one beat."""
         trial = study.ask()
         prepared.space.suggest(trial)
-        flat = {**prepared.space.fixed, **trial.params}
-        run_id = runs.start_trial(opened.parent_run_id, prepared.study_name, trial.number, flat)
+        run_id = runs.start_trial(opened.parent_run_id, prepared.study_name, trial.number)
         trial.set_user_attr("mlflow_run_id", run_id)
         trial.set_user_attr("worker", worker)
         storage.record_heartbeat(trial._trial_id)

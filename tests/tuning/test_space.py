@@ -350,3 +350,18 @@ def test_a_bad_plugin_declaration_names_the_model(
     assert message.startswith("Model 'bad_plugin' declares")
     for word in words:
         assert word in message, (word, message)
+
+
+def test_a_partial_features_object_keeps_the_models_own_feature_defaults() -> None:
+    """Naming one feature field (a --space or --config file) changes that field only: the rest
+    stay the stateless models' tuned features, not FeatureConfig's class defaults."""
+    from ncaa_eval.model.base import TUNED_MODEL_FEATURES
+    from ncaa_eval.training.config_loading import validate_config
+    from ncaa_eval.transform.feature_serving import FeatureConfig
+
+    config = validate_config(
+        LogisticRegressionConfig, {"features": {"margin_cap": 25}}, "logistic_regression"
+    )
+    assert isinstance(config, LogisticRegressionConfig)
+    assert config.features == TUNED_MODEL_FEATURES.model_copy(update={"margin_cap": 25.0})
+    assert TUNED_MODEL_FEATURES.margin_carry != FeatureConfig().margin_carry  # the case that bit

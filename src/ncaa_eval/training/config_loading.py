@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.model.base import ModelConfig
@@ -143,6 +143,25 @@ def validation_message(exc: ValidationError, model_name: str) -> str:
     )
 
 
+def _onto_nested_defaults(config_class: type[BaseModel], params: dict[str, Any]) -> dict[str, Any]:
+    """A nested config given in part (``{"features": {"margin_cap": 25}}``) completed with the
+    model's own default for it, not the nested class's defaults.
+
+    ``features`` defaults to the tuned feature set of the stateless models; without this, naming
+    one feature field would silently bring back every other field's class default.
+    """
+    out = dict(params)
+    for name, value in params.items():
+        info = config_class.model_fields.get(name)
+        if info is None or not isinstance(value, dict):
+            continue
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            given = _onto_nested_defaults(type(default), value)
+            out[name] = {**default.model_dump(mode="json"), **given}
+    return out
+
+
 def validate_config(
     config_class: type[ModelConfig], params: dict[str, Any], model_name: str
 ) -> ModelConfig:
@@ -155,7 +174,7 @@ def validate_config(
     Raises:
         ConfigError: an unknown key or a bad value, every problem named in one line.
     """
-    params = config_class.complete_saved(params)
+    params = _onto_nested_defaults(config_class, config_class.complete_saved(params))
     bad = _non_finite(params)
     if bad is not None:
         raise ConfigError(
