@@ -174,8 +174,11 @@ class Expected:
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
-        config = get_model(self.model).config_class.model_validate(self.overrides)
-        dumped: dict[str, Any] = config.model_dump(mode="json")
+        # A nested config given in part keeps the model's own default for the rest (a
+        # stateless model's tuned features), not the nested class's defaults.
+        config_class = get_model(self.model).config_class
+        merged = _merged(config_class().model_dump(mode="json"), self.overrides)
+        dumped: dict[str, Any] = config_class.model_validate(merged).model_dump(mode="json")
         return dumped
 
     def params(self) -> dict[str, str]:
@@ -485,3 +488,14 @@ def model_inputs(model: Model, repo: ParquetRepository, league: str, season: int
     values = rng.normal(0.0, 5.0, size=(16, len(columns)))
     values[0] = 0.0
     return pd.DataFrame(values, columns=columns)
+
+
+def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` laid over ``base``, nested objects merged key by key."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _merged(base[key], value)
+        else:
+            out[key] = value
+    return out
