@@ -16,7 +16,27 @@ from ncaa_eval.errors import NotFittedError
 from ncaa_eval.model.base import GAME_COLUMNS
 from ncaa_eval.model.elo import EloConfig, EloModel, conferences_by_season
 from ncaa_eval.model.registry import get_model
-from ncaa_eval.ratings.elo import EloParams, expected_score
+from ncaa_eval.ratings.elo import EloConfig as EngineConfig
+from tests.helpers.elo_reference import expected_score
+
+#: The tuned defaults as configs saved before the engine and the model shared one config held them.
+TUNED_DEFAULTS = {
+    "initial_rating": 1500.0,
+    "new_team_rating": 985.0,
+    "k": 40.0,
+    "k_early": 75.0,
+    "early_days": 60,
+    "k_tournament": 47.0,
+    "home_edge": 120.0,
+    "use_margin": True,
+    "mov_a": 2.5,
+    "mov_b": 0.7,
+    "mov_c": 6.0,
+    "mov_d": 0.003,
+    "carry_over": 0.64,
+    "carry_toward": "conference",
+    "mean_rating": 1500.0,
+}
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The real Kaggle download, shared read-only next to the repository.
@@ -70,8 +90,17 @@ class TestContract:
         assert get_model("elo") is EloModel
         assert EloModel.stateful
 
-    def test_config_mirrors_engine_defaults(self) -> None:
-        assert EloConfig().to_params() == EloParams()
+    def test_config_is_the_engine_config(self) -> None:
+        # One definition of the constants: the model's config is the engine's, made a ModelConfig.
+        assert issubclass(EloConfig, EngineConfig)
+        assert EloConfig.model_fields.keys() == EngineConfig.model_fields.keys()
+        assert EloConfig().model_dump() == EngineConfig().model_dump() == TUNED_DEFAULTS
+        model = EloModel(EloConfig(k=33))
+        assert model.engine_.config is model.config
+
+    def test_saved_config_of_old_runs_loads(self) -> None:
+        saved = json.loads(json.dumps(TUNED_DEFAULTS))
+        assert EloConfig.from_saved(saved) == EloConfig()
         for name, field in EloConfig.model_fields.items():
             assert field.description, f"{name} has no description"
 

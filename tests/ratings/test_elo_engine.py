@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from typing import Any, NamedTuple
@@ -11,10 +10,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from ncaa_eval.ratings.elo import EloEngine, EloParams, expected_score, location_sign
+from ncaa_eval.ratings.elo import EloConfig, EloEngine, location_sign
+from tests.helpers.elo_reference import ReferenceEloEngine, expected_score
 
 #: Classic Elo: K 20 everywhere, no home edge, no margin, no carry-over.
-PLAIN = EloParams(
+PLAIN = EloConfig(
     initial_rating=1500.0,
     new_team_rating=1500.0,
     k=20.0,
@@ -27,9 +27,9 @@ PLAIN = EloParams(
 )
 
 
-def plain(**changes: Any) -> EloParams:
-    """PLAIN with some constants changed."""
-    return dataclasses.replace(PLAIN, **changes)
+def plain(**changes: Any) -> EloConfig:
+    """PLAIN with some constants changed (validated)."""
+    return EloConfig.model_validate({**PLAIN.model_dump(), **changes})
 
 
 class Games(NamedTuple):
@@ -73,7 +73,7 @@ def random_games(n: int, n_teams: int, seed: int) -> Games:
 
 class TestSingleGame:
     def test_classic_update_from_equal_ratings(self) -> None:
-        engine = EloEngine(PLAIN)
+        engine = ReferenceEloEngine(PLAIN)
         prob = engine.process_game(1, 2, 70, 60, "N")
         assert prob == 0.5
         assert engine.rating(1) == pytest.approx(1510.0)
@@ -81,7 +81,7 @@ class TestSingleGame:
 
     def test_home_edge_golden_value(self) -> None:
         # E = 1 / (1 + 10^(-100/400)) = 0.640065; the home winner gains 20 * (1 - E) = 7.1987.
-        engine = EloEngine(plain(home_edge=100.0))
+        engine = ReferenceEloEngine(plain(home_edge=100.0))
         prob = engine.process_game(1, 2, 70, 60, "H")
         assert prob == pytest.approx(0.6400649998, abs=1e-9)
         assert engine.rating(1) == pytest.approx(1507.1987000, abs=1e-6)
@@ -89,7 +89,7 @@ class TestSingleGame:
 
     @pytest.mark.parametrize(("loc", "above_half"), [("H", True), ("A", False), ("N", None)])
     def test_home_edge_direction(self, loc: str, above_half: bool | None) -> None:
-        engine = EloEngine(plain(home_edge=80.0))
+        engine = ReferenceEloEngine(plain(home_edge=80.0))
         p = engine.expected(1, 2, loc)  # type: ignore[arg-type]
         if above_half is None:
             assert p == 0.5
@@ -98,30 +98,32 @@ class TestSingleGame:
 
     def test_margin_multiplier_golden_value(self) -> None:
         # M = (10 + 2.5)^0.7 / (6 + 0.006 * 0) = 5.85918 / 6 = 0.976530; delta = 20 * M * 0.5.
-        engine = EloEngine(plain(use_margin=True, mov_a=2.5, mov_b=0.7, mov_c=6.0, mov_d=0.006))
+        engine = ReferenceEloEngine(
+            plain(use_margin=True, mov_a=2.5, mov_b=0.7, mov_c=6.0, mov_d=0.006)
+        )
         engine.process_game(1, 2, 80, 70, "N")
         assert engine.rating(1) == pytest.approx(1500 + 9.7653038, abs=1e-6)
 
     def test_margin_damping_favourite_gains_less(self) -> None:
         params = plain(use_margin=True, mov_a=2.5, mov_b=0.7, mov_c=6.0, mov_d=0.006)
-        engine = EloEngine(params)
+        engine = ReferenceEloEngine(params)
         engine._ratings.update({1: 1600.0, 2: 1500.0})
         engine.process_game(1, 2, 80, 70, "N")
         # E = 0.640065, M = 12.5^0.7 / (6 + 0.6) = 0.887755, gain 20 * M * (1 - E) = 6.390681.
         assert engine.rating(1) == pytest.approx(1606.3906811, abs=1e-6)
         # Without damping (d = 0) the same win would have counted for more.
-        undamped = EloEngine(plain(use_margin=True, mov_c=6.0, mov_d=0.0))
+        undamped = ReferenceEloEngine(plain(use_margin=True, mov_c=6.0, mov_d=0.0))
         undamped._ratings.update({1: 1600.0, 2: 1500.0})
         undamped.process_game(1, 2, 80, 70, "N")
         assert undamped.rating(1) > engine.rating(1)
 
     def test_upset_denominator_is_bounded(self) -> None:
-        engine = EloEngine(plain(use_margin=True, mov_c=6.0, mov_d=0.006))
+        engine = ReferenceEloEngine(plain(use_margin=True, mov_c=6.0, mov_d=0.006))
         # A 2000-point underdog win would make c + d * edge negative without the floor.
         assert engine.margin_multiplier(10, -2000.0) == pytest.approx(12.5**0.7 / 3.0)
 
     def test_symmetry(self) -> None:
-        engine = EloEngine(plain(home_edge=70.0))
+        engine = ReferenceEloEngine(plain(home_edge=70.0))
         engine._ratings.update({1: 1580.0, 2: 1490.0})
         for loc, flipped in (("H", "A"), ("A", "H"), ("N", "N")):
             p_ab = engine.expected(1, 2, loc)  # type: ignore[arg-type]
@@ -129,7 +131,7 @@ class TestSingleGame:
             assert p_ab == pytest.approx(1.0 - p_ba, abs=1e-15)
 
     def test_k_factors(self) -> None:
-        engine = EloEngine(plain(k=20.0, k_early=50.0, early_days=30, k_tournament=10.0))
+        engine = ReferenceEloEngine(plain(k=20.0, k_early=50.0, early_days=30, k_tournament=10.0))
         assert engine.k_factor(29) == 50.0
         assert engine.k_factor(30) == 20.0
         assert engine.k_factor(140, is_tournament=True) == 10.0
@@ -142,7 +144,7 @@ class TestSingleGame:
 
 class TestSeasons:
     def test_carry_over_toward_conference_mean(self) -> None:
-        engine = EloEngine(plain(carry_over=0.5, mean_rating=1500.0))
+        engine = ReferenceEloEngine(plain(carry_over=0.5, mean_rating=1500.0))
         engine.new_season(2000)
         engine._ratings.update({1: 1600.0, 2: 1400.0, 3: 1560.0, 4: 1450.0})
         engine.new_season(2001, {1: "x", 2: "x", 3: "y"})
@@ -153,14 +155,16 @@ class TestSeasons:
         assert ratings[4] == pytest.approx(1475.0)  # conference unknown: toward mean_rating
 
     def test_carry_over_toward_league_mean(self) -> None:
-        engine = EloEngine(plain(carry_over=0.6, carry_toward="league", mean_rating=1500.0))
+        engine = ReferenceEloEngine(
+            plain(carry_over=0.6, carry_toward="league", mean_rating=1500.0)
+        )
         engine.new_season(2000)
         engine._ratings.update({1: 1600.0, 2: 1400.0})
         engine.new_season(2001, {1: "x", 2: "x"})
         assert engine.ratings == pytest.approx({1: 1560.0, 2: 1440.0})
 
     def test_same_season_is_a_no_op_and_earlier_is_an_error(self) -> None:
-        engine = EloEngine(plain(carry_over=0.5))
+        engine = ReferenceEloEngine(plain(carry_over=0.5))
         engine.new_season(2000)
         engine._ratings[1] = 1600.0
         engine.new_season(2000)
@@ -169,14 +173,14 @@ class TestSeasons:
             engine.new_season(1999)
 
     def test_carried_ratings_does_not_mutate(self) -> None:
-        engine = EloEngine(plain(carry_over=0.5))
+        engine = ReferenceEloEngine(plain(carry_over=0.5))
         engine.new_season(2000)
         engine._ratings[1] = 1600.0
         assert engine.carried_ratings()[1] == pytest.approx(1550.0)
         assert engine.rating(1) == 1600.0
 
     def test_new_teams_after_first_season(self) -> None:
-        engine = EloEngine(plain(initial_rating=1500.0, new_team_rating=1200.0))
+        engine = ReferenceEloEngine(plain(initial_rating=1500.0, new_team_rating=1200.0))
         engine.new_season(2000)
         assert engine.rating(7) == 1500.0
         engine.process_game(1, 2, 70, 60)
@@ -187,7 +191,7 @@ class TestSeasons:
 
 class TestWalk:
     def test_walk_matches_game_by_game(self) -> None:
-        params = EloParams(k_early=70.0, early_days=40, k_tournament=30.0, carry_over=0.7)
+        params = EloConfig(k_early=70.0, early_days=40, k_tournament=30.0, carry_over=0.7)
         games = random_games(3000, 40, seed=1)
         conferences = {
             s: {t: "even" if t % 2 else "odd" for t in range(1, 41)} for s in (2000, 2001, 2002)
@@ -195,7 +199,7 @@ class TestWalk:
         fast = EloEngine(params)
         probs = fast.walk(*games, conferences=conferences)
 
-        slow = EloEngine(params)
+        slow = ReferenceEloEngine(params)
         expected = []
         for i in range(len(probs)):
             season = int(games.seasons[i])
@@ -216,7 +220,7 @@ class TestWalk:
         assert fast.n_games == slow.n_games == 3000
 
     def test_walk_is_zero_sum(self) -> None:
-        engine = EloEngine(EloParams(carry_over=1.0, initial_rating=1500.0))
+        engine = EloEngine(EloConfig(carry_over=1.0, initial_rating=1500.0))
         games = random_games(2000, 30, seed=2)
         games = games._replace(seasons=np.full(2000, 2000), day_nums=np.sort(games.day_nums))
         engine.walk(*games)
@@ -235,10 +239,10 @@ class TestWalk:
         assert chunked.ratings == whole.ratings
 
     def test_freeze_tournament_predicts_from_pre_tournament_ratings(self) -> None:
-        engine = EloEngine(plain(home_edge=0.0))
+        engine = ReferenceEloEngine(plain(home_edge=0.0))
         engine.walk([2000, 2000], [10, 20], [1, 3], [2, 4], [80, 80], [60, 60], ["N", "N"])
         before = engine.predict([1, 1, 3], [3, 4, 2], ["N", "N", "N"])
-        detail = engine.walk_detailed(
+        probs = engine.walk(
             [2000, 2000, 2000],
             [136, 138, 140],
             [1, 1, 3],
@@ -249,19 +253,18 @@ class TestWalk:
             [True, True, True],
             freeze_tournament=True,
         )
-        np.testing.assert_allclose(detail.prob, before, atol=1e-15)
-        assert detail.rating_a.tolist() == [1510.0, 1510.0, 1510.0]
+        np.testing.assert_allclose(probs, before, atol=1e-15)
         # Ratings still learn from each tournament game.
         assert engine.rating(1) > 1510.0
 
-    def test_walk_detailed_reports_pre_game_ratings(self) -> None:
+    def test_walk_returns_pre_game_probabilities(self) -> None:
         engine = EloEngine(PLAIN)
-        detail = engine.walk_detailed(
-            [2000, 2000], [1, 2], [1, 1], [2, 2], [70, 70], [60, 60], ["N", "N"]
+        probs = engine.walk([2000, 2000], [1, 2], [1, 1], [2, 2], [70, 70], [60, 60], ["N", "N"])
+        assert probs[0] == 0.5
+        assert probs[1] == expected_score(1510.0, 1490.0)
+        assert engine.ratings == pytest.approx(
+            {1: 1510.0 + 20 * (1 - probs[1]), 2: 1490.0 - 20 * (1 - probs[1])}
         )
-        assert detail.rating_a.tolist() == [1500.0, 1510.0]
-        assert detail.rating_b.tolist() == [1500.0, 1490.0]
-        assert detail.prob[0] == 0.5
 
     def test_predict_into_a_later_season_applies_carry_over(self) -> None:
         engine = EloEngine(plain(carry_over=0.5, new_team_rating=1300.0))
@@ -311,13 +314,13 @@ class TestWalk:
         assert location_sign(["H", "A", "N"]).tolist() == [1.0, -1.0, 0.0]
 
     def test_json_round_trip(self) -> None:
-        engine = EloEngine(EloParams(k=33.0))
+        engine = EloEngine(EloConfig(k=33.0))
         engine.walk(*random_games(500, 20, seed=4))
         copy = EloEngine.from_dict(json.loads(json.dumps(engine.to_dict())))
-        assert copy.params == engine.params
+        assert copy.config == engine.config
         assert copy.ratings == engine.ratings
         assert (copy.season, copy.first_season, copy.n_games) == (2002, 2000, 500)
-        assert copy.expected(1, 2, "H") == engine.expected(1, 2, "H")
+        assert copy.predict([1], [2], ["H"]).tolist() == engine.predict([1], [2], ["H"]).tolist()
 
     def test_speed_of_a_large_walk(self) -> None:
         # ~200,000 games is the size of the men's history; the walk takes ~0.2 s. The bound is
@@ -328,8 +331,8 @@ class TestWalk:
         assert time.perf_counter() - start < 3.0
 
 
-def test_params_validation() -> None:
+def test_config_validation() -> None:
     with pytest.raises(ValueError, match="carry_over"):
-        EloParams(carry_over=1.5)
+        EloConfig(carry_over=1.5)
     with pytest.raises(ValueError, match="carry_toward"):
-        EloParams(carry_toward="nation")  # type: ignore[arg-type]
+        EloConfig(carry_toward="nation")

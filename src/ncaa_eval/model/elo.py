@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 
 from ncaa_eval.model.base import STATE_FILE, FloatArray, ModelConfig, StatefulModel
 from ncaa_eval.model.registry import register_model
-from ncaa_eval.ratings.elo import EloEngine, EloParams
-from ncaa_eval.tunable import tunable
-
-_DEFAULTS = EloParams()
+from ncaa_eval.ratings.elo import EloConfig as EngineConfig
+from ncaa_eval.ratings.elo import EloEngine
 
 #: Columns :meth:`EloModel.update` needs (of :data:`~ncaa_eval.model.base.GAME_COLUMNS`).
 UPDATE_COLUMNS = (
@@ -39,113 +36,13 @@ UPDATE_COLUMNS = (
 PREDICT_COLUMNS = ("season", "team_a_id", "team_b_id", "team_a_loc")
 
 
-class EloConfig(ModelConfig):
-    """Elo constants; each default is the tuned value of :class:`~ncaa_eval.ratings.EloParams`.
+class EloConfig(ModelConfig, EngineConfig):
+    """The Elo constants as a model config: :class:`ncaa_eval.ratings.elo.EloConfig`'s fields.
 
-    Every field but the rating scale (``initial_rating``, ``mean_rating``) declares the range
-    ``ncaa-eval tune`` searches (:func:`~ncaa_eval.tunable.tunable`).
+    The fields, their bounds, defaults and search ranges are those of the engine's config, defined
+    once there; this class only makes them a :class:`~ncaa_eval.model.base.ModelConfig` (saved
+    configs, ``--config`` files). The engine takes an instance as it is.
     """
-
-    initial_rating: float = Field(
-        default=_DEFAULTS.initial_rating,
-        gt=0,
-        description="Rating of every team in the first season walked.",
-    )
-    new_team_rating: float = Field(
-        default=_DEFAULTS.new_team_rating,
-        gt=0,
-        description="Rating of a team first seen in a later season (new Division I programs).",
-        json_schema_extra=tunable(850, 1400),
-    )
-    k: float = Field(
-        default=_DEFAULTS.k,
-        ge=0,
-        le=500,
-        description="Update size (Elo points) of a regular-season game after early_days.",
-        json_schema_extra=tunable(20, 80),
-    )
-    k_early: float = Field(
-        default=_DEFAULTS.k_early,
-        ge=0,
-        le=500,
-        description="Update size before day early_days, when carried-over ratings are stalest.",
-        json_schema_extra=tunable(20, 150),
-    )
-    early_days: int = Field(
-        default=_DEFAULTS.early_days,
-        ge=0,
-        le=200,
-        description="Regular-season games with day_num below this use k_early; 0 disables it.",
-        json_schema_extra=tunable(0, 80),
-    )
-    k_tournament: float = Field(
-        default=_DEFAULTS.k_tournament,
-        ge=0,
-        le=500,
-        description="Update size of an NCAA tournament game (learned after it is predicted).",
-        json_schema_extra=tunable(10, 100),
-    )
-    home_edge: float = Field(
-        default=_DEFAULTS.home_edge,
-        ge=0,
-        le=400,
-        description="Home-court advantage in Elo points (about 25-30 per point of spread).",
-        json_schema_extra=tunable(40, 150),
-    )
-    use_margin: bool = Field(
-        default=_DEFAULTS.use_margin,
-        description="Scale updates by the damped margin multiplier; off gives win/loss Elo.",
-        json_schema_extra=tunable(),
-    )
-    mov_a: float = Field(
-        default=_DEFAULTS.mov_a,
-        ge=0,
-        le=50,
-        description="Margin multiplier (MOV + a)^b / (c + d * winner edge): offset a.",
-        json_schema_extra=tunable(0.5, 6),
-    )
-    mov_b: float = Field(
-        default=_DEFAULTS.mov_b,
-        gt=0,
-        le=2,
-        description="Margin multiplier exponent b (< 1: blowouts count less than linearly).",
-        json_schema_extra=tunable(0.4, 1.0),
-    )
-    mov_c: float = Field(
-        default=_DEFAULTS.mov_c,
-        gt=0,
-        le=100,
-        description="Margin multiplier denominator constant c.",
-        json_schema_extra=tunable(2, 15),
-    )
-    mov_d: float = Field(
-        default=_DEFAULTS.mov_d,
-        ge=0,
-        le=0.1,
-        description="Margin multiplier damping d per Elo point of the winner's pre-game edge.",
-        json_schema_extra=tunable(0, 0.012),
-    )
-    carry_over: float = Field(
-        default=_DEFAULTS.carry_over,
-        ge=0,
-        le=1,
-        description="Share of a rating's deviation from the mean kept into the next season.",
-        json_schema_extra=tunable(0.4, 0.9),
-    )
-    carry_toward: Literal["conference", "league"] = Field(
-        default=_DEFAULTS.carry_toward,
-        description="Regress between seasons toward the conference mean or the league mean.",
-        json_schema_extra=tunable(),
-    )
-    mean_rating: float = Field(
-        default=_DEFAULTS.mean_rating,
-        gt=0,
-        description="League mean; also the target of teams whose conference is unknown.",
-    )
-
-    def to_params(self) -> EloParams:
-        """The engine parameters these settings describe."""
-        return EloParams(**self.model_dump())
 
 
 @register_model("elo")
@@ -161,7 +58,7 @@ class EloModel(StatefulModel):
 
     def __init__(self, config: EloConfig | None = None) -> None:
         super().__init__(config)
-        self.engine_ = EloEngine(self.config.to_params())
+        self.engine_ = EloEngine(self.config)
 
     @property
     def is_fitted(self) -> bool:
@@ -180,7 +77,7 @@ class EloModel(StatefulModel):
 
     def reset(self) -> None:
         """Forget every rating; the next :meth:`update` starts from ``initial_rating``."""
-        self.engine_ = EloEngine(self.config.to_params())
+        self.engine_ = EloEngine(self.config)
 
     def update(self, games: pd.DataFrame) -> FloatArray:
         """Walk played ``games`` in time order and return each one's pre-game ``P(A wins)``.
@@ -260,12 +157,12 @@ class EloModel(StatefulModel):
     def _save_state(self, path: Path) -> None:
         state = self.engine_.to_dict()
         # The config file is the one source of the constants; keep the state file to the state.
-        del state["params"]
+        del state["config"]
         (path / STATE_FILE).write_text(json.dumps(state, indent=2))
 
     def _load_state(self, path: Path) -> None:
         state = json.loads((path / STATE_FILE).read_text())
-        self.engine_ = EloEngine.from_dict(state, params=self.config.to_params())
+        self.engine_ = EloEngine.from_dict(state, config=self.config)
 
 
 def conferences_by_season(games: pd.DataFrame) -> dict[int, dict[int, str]]:

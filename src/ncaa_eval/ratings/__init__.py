@@ -1,11 +1,5 @@
 """Rating systems: pure math shared by the rating models and the feature server."""
 
-from ncaa_eval.ratings.elo import (
-    EloEngine,
-    EloParams,
-    WalkResult,
-    expected_score,
-    location_sign,
-)
+from ncaa_eval.ratings.elo import EloConfig, EloEngine, location_sign
 
-__all__ = ["EloEngine", "EloParams", "WalkResult", "expected_score", "location_sign"]
+__all__ = ["EloConfig", "EloEngine", "location_sign"]

@@ -18,96 +18,134 @@ conference mean (over rated teams of that conference in the new season) or the l
 
 The hot loop of :meth:`EloEngine.walk` runs on plain Python floats in lists (numpy scalar access
 per row is several times slower): one pass over the ~195,000 men's games of 1985-2025 takes a
-fraction of a second.
+fraction of a second. The tests check it against a plain game-by-game reference
+(``tests/helpers/elo_reference.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from ncaa_eval.tunable import tunable
 
 FloatArray = npt.NDArray[np.float64]
-Location = Literal["H", "A", "N"]
 CarryToward = Literal["conference", "league"]
 
-_LOC_SIGN: dict[str, float] = {"H": 1.0, "A": -1.0, "N": 0.0}
 
-
-@dataclass(frozen=True, slots=True)
-class EloParams:
-    """Every constant of the Elo system; the defaults are tuned on men's tournaments before 2015.
+class EloConfig(BaseModel):
+    """Every constant of the Elo system, validated; the defaults are tuned on men's tournaments.
 
     A coordinate descent from the published NCAA tuning (K 47, home edge 82, a/b/c/d
     2.5/0.7/6/0.006, carry 0.64 toward the conference mean, newcomers at 985) found them,
     minimising the walk-forward Brier of the men's main draw 1990-2014; ``ncaa-eval tune --model
-    elo --tune-years 1990-2014`` searches them again.
-    :class:`ncaa_eval.model.elo.EloConfig` mirrors these fields with constraints and descriptions.
+    elo --tune-years 1990-2014`` searches them again, over the range each field declares
+    (:func:`~ncaa_eval.tunable.tunable`; every field but the rating scale ``initial_rating`` and
+    ``mean_rating``). :class:`ncaa_eval.model.elo.EloConfig` is this class as a model config.
     """
 
-    #: Rating of every team in the first season the engine sees.
-    initial_rating: float = 1500.0
-    #: Rating of a team first seen in a later season (new Division I programs start weak).
-    new_team_rating: float = 985.0
-    #: Update size of a regular-season game after the first ``early_days`` days.
-    k: float = 40.0
-    #: Update size early in a season, when carried-over ratings are least reliable.
-    k_early: float = 75.0
-    #: Games with ``day_num`` below this use ``k_early`` (day 60 is about New Year, when
-    #: conference play starts); 0 disables the early K.
-    early_days: int = 60
-    #: Update size of an NCAA tournament game.
-    k_tournament: float = 47.0
-    #: Home-court advantage in Elo points (about 25-30 points of Elo per point of spread).
-    home_edge: float = 120.0
-    #: Scale updates by the margin of victory; False gives classic win/loss Elo (M = 1).
-    use_margin: bool = True
-    #: Margin multiplier ``(MOV + a) ** b / (c + d * dElo_w)``: offset a.
-    mov_a: float = 2.5
-    #: Margin multiplier exponent b (< 1: diminishing returns of running up the score).
-    mov_b: float = 0.7
-    #: Margin multiplier denominator constant c.
-    mov_c: float = 6.0
-    #: Margin multiplier autocorrelation damping d (per Elo point of the winner's edge).
-    mov_d: float = 0.003
-    #: Share of last season's deviation from the mean a rating keeps into the next season.
-    carry_over: float = 0.64
-    #: What ratings regress toward between seasons: the conference mean or the league mean.
-    carry_toward: CarryToward = "conference"
-    #: The league mean (also the fallback for a team whose conference is unknown).
-    mean_rating: float = 1500.0
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.carry_over <= 1.0:
-            raise ValueError(f"carry_over must be in [0, 1], got {self.carry_over}.")
-        if self.carry_toward not in ("conference", "league"):
-            raise ValueError(
-                f"carry_toward must be 'conference' or 'league', got {self.carry_toward!r}."
-            )
-        for name in ("k", "k_early", "k_tournament", "mov_c"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
-        if self.use_margin and self.mov_c <= 0:
-            raise ValueError(f"mov_c must be > 0 when use_margin is on, got {self.mov_c}.")
-
-
-class WalkResult(NamedTuple):
-    """Pre-game numbers of each game walked, in input order."""
-
-    #: ``P(team A wins)`` before the game, home edge included.
-    prob: FloatArray
-    #: Team A's rating before the game (no home edge).
-    rating_a: FloatArray
-    #: Team B's rating before the game (no home edge).
-    rating_b: FloatArray
-
-
-def expected_score(rating_a: float, rating_b: float, home: float = 0.0) -> float:
-    """``E_A`` for ratings ``rating_a``/``rating_b`` with ``home`` Elo points added to A."""
-    return 1.0 / (1.0 + float(10.0 ** (-(rating_a + home - rating_b) / 400.0)))
+    initial_rating: float = Field(
+        default=1500.0,
+        gt=0,
+        description="Rating of every team in the first season walked.",
+    )
+    new_team_rating: float = Field(
+        default=985.0,
+        gt=0,
+        description="Rating of a team first seen in a later season (new Division I programs).",
+        json_schema_extra=tunable(850, 1400),
+    )
+    k: float = Field(
+        default=40.0,
+        ge=0,
+        le=500,
+        description="Update size (Elo points) of a regular-season game after early_days.",
+        json_schema_extra=tunable(20, 80),
+    )
+    k_early: float = Field(
+        default=75.0,
+        ge=0,
+        le=500,
+        description="Update size before day early_days, when carried-over ratings are stalest.",
+        json_schema_extra=tunable(20, 150),
+    )
+    early_days: int = Field(
+        default=60,
+        ge=0,
+        le=200,
+        description="Regular-season games with day_num below this use k_early; 0 disables it.",
+        json_schema_extra=tunable(0, 80),
+    )
+    k_tournament: float = Field(
+        default=47.0,
+        ge=0,
+        le=500,
+        description="Update size of an NCAA tournament game (learned after it is predicted).",
+        json_schema_extra=tunable(10, 100),
+    )
+    home_edge: float = Field(
+        default=120.0,
+        ge=0,
+        le=400,
+        description="Home-court advantage in Elo points (about 25-30 per point of spread).",
+        json_schema_extra=tunable(40, 150),
+    )
+    use_margin: bool = Field(
+        default=True,
+        description="Scale updates by the damped margin multiplier; off gives win/loss Elo.",
+        json_schema_extra=tunable(),
+    )
+    mov_a: float = Field(
+        default=2.5,
+        ge=0,
+        le=50,
+        description="Margin multiplier (MOV + a)^b / (c + d * winner edge): offset a.",
+        json_schema_extra=tunable(0.5, 6),
+    )
+    mov_b: float = Field(
+        default=0.7,
+        gt=0,
+        le=2,
+        description="Margin multiplier exponent b (< 1: blowouts count less than linearly).",
+        json_schema_extra=tunable(0.4, 1.0),
+    )
+    mov_c: float = Field(
+        default=6.0,
+        gt=0,
+        le=100,
+        description="Margin multiplier denominator constant c.",
+        json_schema_extra=tunable(2, 15),
+    )
+    mov_d: float = Field(
+        default=0.003,
+        ge=0,
+        le=0.1,
+        description="Margin multiplier damping d per Elo point of the winner's pre-game edge.",
+        json_schema_extra=tunable(0, 0.012),
+    )
+    carry_over: float = Field(
+        default=0.64,
+        ge=0,
+        le=1,
+        description="Share of a rating's deviation from the mean kept into the next season.",
+        json_schema_extra=tunable(0.4, 0.9),
+    )
+    carry_toward: CarryToward = Field(
+        default="conference",
+        description="Regress between seasons toward the conference mean or the league mean.",
+        json_schema_extra=tunable(),
+    )
+    mean_rating: float = Field(
+        default=1500.0,
+        gt=0,
+        description="League mean; also the target of teams whose conference is unknown.",
+    )
 
 
 def location_sign(a_loc: Sequence[str] | npt.ArrayLike) -> FloatArray:
@@ -132,11 +170,11 @@ class EloEngine:
     the carry-over. Ratings are keyed by integer team id.
 
     Args:
-        params: the Elo constants; defaults to :class:`EloParams`'s tuned values.
+        config: the Elo constants; defaults to :class:`EloConfig`'s tuned values.
     """
 
-    def __init__(self, params: EloParams | None = None) -> None:
-        self.params = params if params is not None else EloParams()
+    def __init__(self, config: EloConfig | None = None) -> None:
+        self.config = config if config is not None else EloConfig()
         self._ratings: dict[int, float] = {}
         #: Season currently being played; None until the first season is announced.
         self.season: int | None = None
@@ -154,66 +192,8 @@ class EloEngine:
     def entry_rating(self) -> float:
         """Rating an unseen team would start with now."""
         if self.season is None or self.season == self.first_season:
-            return self.params.initial_rating
-        return self.params.new_team_rating
-
-    def rating(self, team: int) -> float:
-        """Current rating of ``team`` (its entry rating when never seen)."""
-        return self._ratings.get(team, self.entry_rating())
-
-    # ------------------------------------------------------------------ single games
-    def expected(self, team_a: int, team_b: int, a_loc: Location = "N") -> float:
-        """``P(team A beats team B)`` from the current ratings; ``a_loc`` is A's side."""
-        home = _LOC_SIGN[a_loc] * self.params.home_edge
-        return expected_score(self.rating(team_a), self.rating(team_b), home)
-
-    def margin_multiplier(self, mov: float, winner_edge: float) -> float:
-        """The margin multiplier ``M`` for a win by ``mov`` points with ``winner_edge`` Elo."""
-        p = self.params
-        if not p.use_margin:
-            return 1.0
-        # A huge upset would drive the denominator to zero or below; half of c caps the boost
-        # at twice that of an even game (a 500-point underdog winning, with the default d).
-        boost = float((mov + p.mov_a) ** p.mov_b)
-        return boost / max(p.mov_c + p.mov_d * winner_edge, 0.5 * p.mov_c)
-
-    def k_factor(self, day_num: int | None = None, is_tournament: bool = False) -> float:
-        """The K of a game on ``day_num`` (tournament K first, then the early-season K)."""
-        p = self.params
-        if is_tournament:
-            return p.k_tournament
-        if day_num is not None and day_num < p.early_days:
-            return p.k_early
-        return p.k
-
-    def process_game(
-        self,
-        team_a: int,
-        team_b: int,
-        score_a: float,
-        score_b: float,
-        a_loc: Location = "N",
-        *,
-        day_num: int | None = None,
-        is_tournament: bool = False,
-    ) -> float:
-        """Learn from one played game and return its pre-game ``P(team A wins)``."""
-        ra = self.rating(team_a)
-        rb = self.rating(team_b)
-        edge = ra + _LOC_SIGN[a_loc] * self.params.home_edge - rb
-        e_a = expected_score(edge, 0.0)
-        mov = score_a - score_b
-        s_a = 1.0 if mov > 0 else (0.0 if mov < 0 else 0.5)
-        winner_edge = edge if mov > 0 else (-edge if mov < 0 else 0.0)
-        delta = (
-            self.k_factor(day_num, is_tournament)
-            * self.margin_multiplier(abs(mov), winner_edge)
-            * (s_a - e_a)
-        )
-        self._ratings[team_a] = ra + delta
-        self._ratings[team_b] = rb - delta
-        self.n_games += 1
-        return e_a
+            return self.config.initial_rating
+        return self.config.new_team_rating
 
     # ------------------------------------------------------------------ seasons
     def carried_ratings(self, conference_of: Mapping[int, str] | None = None) -> dict[int, float]:
@@ -224,7 +204,7 @@ class EloEngine:
                 "conference"`` a listed team regresses toward the mean of the rated teams of its
                 new conference; any other team toward ``mean_rating``.
         """
-        p = self.params
+        p = self.config
         targets: dict[int, float] = {}
         if p.carry_toward == "conference" and conference_of:
             sums: dict[str, float] = {}
@@ -288,13 +268,13 @@ class EloEngine:
             raise ValueError(f"a_loc has {home.size} values for {a.size} games.")
         if season is not None and self.season is not None and season > self.season:
             ratings = self.carried_ratings(conference_of)
-            entry = self.params.new_team_rating
+            entry = self.config.new_team_rating
         else:
             ratings = self._ratings
             entry = self.entry_rating()
         ra = np.array([ratings.get(t, entry) for t in a.tolist()], dtype=np.float64)
         rb = np.array([ratings.get(t, entry) for t in b.tolist()], dtype=np.float64)
-        edge = ra + home * self.params.home_edge - rb
+        edge = ra + home * self.config.home_edge - rb
         prob: FloatArray = 1.0 / (1.0 + np.power(10.0, -edge / 400.0))
         return prob
 
@@ -314,38 +294,6 @@ class EloEngine:
     ) -> FloatArray:
         """Learn from played games in time order; return each one's pre-game ``P(A wins)``.
 
-        See :meth:`walk_detailed` for the arguments.
-        """
-        return self._walk(
-            seasons,
-            day_nums,
-            team_a,
-            team_b,
-            score_a,
-            score_b,
-            a_loc,
-            is_tournament,
-            conferences,
-            freeze_tournament,
-            with_ratings=False,
-        ).prob
-
-    def walk_detailed(
-        self,
-        seasons: npt.ArrayLike,
-        day_nums: npt.ArrayLike,
-        team_a: npt.ArrayLike,
-        team_b: npt.ArrayLike,
-        score_a: npt.ArrayLike,
-        score_b: npt.ArrayLike,
-        a_loc: Sequence[str] | npt.ArrayLike,
-        is_tournament: npt.ArrayLike | None = None,
-        *,
-        conferences: Mapping[int, Mapping[int, str]] | None = None,
-        freeze_tournament: bool = False,
-    ) -> WalkResult:
-        """Learn from played games in time order; return pre-game probabilities and ratings.
-
         Args:
             seasons: season of each game, non-decreasing and not before the current season. A
                 change of season applies the carry-over with ``conferences[season]``.
@@ -357,10 +305,10 @@ class EloEngine:
             a_loc: ``H``/``A``/``N`` from team A's side.
             is_tournament: True for NCAA tournament games (``k_tournament``); default all False.
             conferences: season -> (team id -> conference), for the carry-over.
-            freeze_tournament: predict (and report ratings for) every tournament game of a season
-                from the ratings frozen before that season's first tournament game in this call,
-                as a forecast submitted before the tournament would be; ratings still learn from
-                each game. Pass a season's whole tournament in one call for a true freeze.
+            freeze_tournament: predict every tournament game of a season from the ratings frozen
+                before that season's first tournament game in this call, as a forecast submitted
+                before the tournament would be; ratings still learn from each game. Pass a
+                season's whole tournament in one call for a true freeze.
 
         Raises:
             ValueError: lengths differ, scores are missing, a location is invalid or the games
@@ -377,7 +325,6 @@ class EloEngine:
             is_tournament,
             conferences,
             freeze_tournament,
-            with_ratings=True,
         )
 
     def _walk(
@@ -392,9 +339,7 @@ class EloEngine:
         is_tournament_in: npt.ArrayLike | None,
         conferences: Mapping[int, Mapping[int, str]] | None,
         freeze_tournament: bool,
-        *,
-        with_ratings: bool,
-    ) -> WalkResult:
+    ) -> FloatArray:
         season_arr = np.asarray(seasons_in, dtype=np.int64)
         n = season_arr.size
         day_arr = np.asarray(day_nums_in, dtype=np.int64)
@@ -412,8 +357,7 @@ class EloEngine:
             self.season, season_arr, day_arr, a_arr, b_arr, sa_arr, sb_arr, home_arr, tour_arr
         )
         if n == 0:
-            empty = np.empty(0, dtype=np.float64)
-            return WalkResult(empty, empty.copy(), empty.copy())
+            return np.empty(0, dtype=np.float64)
 
         # Dense team indices so the loop indexes a list instead of hashing into a dict.
         team_ids, inverse = np.unique(np.concatenate([a_arr, b_arr]), return_inverse=True)
@@ -424,7 +368,7 @@ class EloEngine:
         days: list[int] = day_arr.tolist()
         sa: list[float] = sa_arr.tolist()
         sb: list[float] = sb_arr.tolist()
-        p = self.params
+        p = self.config
         home_edge = p.home_edge
         homes: list[float] = (home_arr * home_edge).tolist()
         tour: list[bool] = tour_arr.tolist()
@@ -432,11 +376,11 @@ class EloEngine:
         k_reg, k_early, k_tour, early_days = p.k, p.k_early, p.k_tournament, p.early_days
         use_margin = p.use_margin
         ma, mb, mc, md = p.mov_a, p.mov_b, p.mov_c, p.mov_d
+        # A huge upset would drive the denominator to zero or below; half of c caps the boost at
+        # twice that of an even game (a 500-point underdog winning, with the default d).
         min_den = 0.5 * mc
 
         probs = [0.0] * n
-        out_a: list[float] = [0.0] * n if with_ratings else []
-        out_b: list[float] = [0.0] * n if with_ratings else []
         r: list[float | None] = [self._ratings.get(t) for t in teams]
         entry = self.entry_rating()
         current = self.season
@@ -474,20 +418,11 @@ class EloEngine:
                     fa = entry if fa is None else fa
                     fb = entry if fb is None else fb
                     probs[i] = 1.0 / (1.0 + 10.0 ** (-(fa + homes[i] - fb) / 400.0))
-                    if with_ratings:
-                        out_a[i] = fa
-                        out_b[i] = fb
                 else:
                     probs[i] = e_a
-                    if with_ratings:
-                        out_a[i] = ra
-                        out_b[i] = rb
             else:
                 k = k_early if days[i] < early_days else k_reg
                 probs[i] = e_a
-                if with_ratings:
-                    out_a[i] = ra
-                    out_b[i] = rb
             mov = sa[i] - sb[i]
             if mov > 0.0:
                 delta = 1.0 - e_a
@@ -509,12 +444,7 @@ class EloEngine:
 
         self._store(teams, r)
         self.n_games += n
-        prob = np.array(probs, dtype=np.float64)
-        if not with_ratings:
-            return WalkResult(prob, prob, prob)
-        return WalkResult(
-            prob, np.array(out_a, dtype=np.float64), np.array(out_b, dtype=np.float64)
-        )
+        return np.array(probs, dtype=np.float64)
 
     def _store(self, teams: list[int], dense: list[float | None]) -> None:
         ratings = self._ratings
@@ -526,7 +456,7 @@ class EloEngine:
     def to_dict(self) -> dict[str, Any]:
         """The engine's parameters and state as JSON-ready data."""
         return {
-            "params": asdict(self.params),
+            "config": self.config.model_dump(mode="json"),
             "season": self.season,
             "first_season": self.first_season,
             "n_games": self.n_games,
@@ -534,9 +464,9 @@ class EloEngine:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], params: EloParams | None = None) -> EloEngine:
-        """Rebuild an engine from :meth:`to_dict` output (``params`` overrides the stored ones)."""
-        engine = cls(params if params is not None else EloParams(**data["params"]))
+    def from_dict(cls, data: Mapping[str, Any], config: EloConfig | None = None) -> EloEngine:
+        """Rebuild an engine from :meth:`to_dict` output (``config`` overrides the stored one)."""
+        engine = cls(config if config is not None else EloConfig.model_validate(data["config"]))
         engine.season = None if data["season"] is None else int(data["season"])
         engine.first_season = None if data["first_season"] is None else int(data["first_season"])
         engine.n_games = int(data["n_games"])
