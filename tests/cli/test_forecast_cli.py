@@ -492,3 +492,67 @@ def test_predict_and_bracket_with_a_stateless_model(
     table = pd.DataFrame(json.loads(bracket.stdout)).set_index("team_id")
     seeds = ParquetRepository(demo_store).seeds("M")
     check_bracket(table, seeds[seeds["season"] == season], SLOTS_PER_ROUND)
+
+
+# -- the court of women's first-round pods ---------------------------------------------------------
+
+
+@pytest.mark.kaggle
+def test_predict_women_uses_the_walk_forwards_court(
+    request: pytest.FixtureRequest, kaggle_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A women's host seed is at home in its pod, as the walk-forward scores the played game; the
+    packaged model alone (no regions) calls the same pair neutral."""
+    from ncaa_eval.forecast.court import tournament_court
+
+    root = tmp_path_factory.mktemp("forecast-women")
+    uri = store_copy(shared_template(request.config, tmp_path_factory), root / "mlflow.db")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in (*MLFLOW_ENV_VARS, "NCAA_EVAL_DATA_DIR"):
+            mp.delenv(name, raising=False)
+        mp.chdir(root)
+        store = RunStore(uri, default_experiment(kaggle_store))
+        _invoke(
+            "train", "--model", "elo", "--league", "W", "--data-dir", str(kaggle_store),
+            "--tracking-uri", uri, "--start-year", "2024", "--end-year", "2024",
+            "--output-dir", str(root / "out"),
+        )  # fmt: skip
+        (run,) = [r.run_id for r in store.list_runs()]
+        common = ("--season", "2024", "--data-dir", str(kaggle_store), "--tracking-uri", uri)
+        _invoke("predict", "--women", run, "--output", str(root / "court.csv"), *common)
+        _invoke(
+            "predict", "--women", f"runs:/{run}/model", "--output", str(root / "neutral.csv"),
+            *common,
+        )  # fmt: skip
+    assert_no_active_run()
+    teams = _seeded(kaggle_store, 2024, "W")
+    court = check_submission(root / "court.csv", 2024, teams)
+    neutral = check_submission(root / "neutral.csv", 2024, teams)
+    both = court.merge(neutral, on=["team_a_id", "team_b_id"], suffixes=("", "_n"))
+    seeds = ParquetRepository(kaggle_store).seeds("W")
+    loc = tournament_court("W", 2024, seeds, both["team_a_id"], both["team_b_id"])
+    home = loc != "N"
+    assert home.sum() >= 16 * 2  # each host seed against at least its 16/13/14/15 and 8/5/6/7
+    diff = both["Pred"] - both["Pred_n"]
+    # A court moves the pair toward its home team; neutral pairs agree (to the CSV's 6 decimals).
+    assert (np.sign(diff[home]) == np.where(loc[home] == "H", 1, -1)).all()
+    assert diff[home].abs().median() > 0.01  # 1 v 16 moves little: it is already near certain
+    np.testing.assert_allclose(diff[~home], 0.0, atol=2e-6)
+    # The walk-forward's own predictions of 2024's tournament games (recorded courts) are the
+    # forecast's wherever the rule reproduces the recorded court.
+    from ncaa_eval.transform.matchups import orient_games
+
+    games = ParquetRepository(kaggle_store).games("W", [2024])
+    played = orient_games(games[games["is_tournament"]])[["team_a_id", "team_b_id", "team_a_loc"]]
+    logged = RunStore(uri).load_predictions(run)
+    logged = logged[logged["season"] == 2024].merge(played, on=["team_a_id", "team_b_id"])
+    merged = logged.merge(court, on=["team_a_id", "team_b_id"], validate="one_to_one")
+    assert len(merged) == len(logged) == 67
+    agree = merged["team_a_loc"].to_numpy() == tournament_court(
+        "W", 2024, seeds, merged["team_a_id"], merged["team_b_id"]
+    )
+    assert agree.sum() > 0.8 * len(merged)
+    assert (merged.loc[agree, "team_a_loc"] != "N").any()
+    np.testing.assert_allclose(
+        merged.loc[agree, "Pred"], merged.loc[agree, "pred_win_prob"], atol=5e-7, rtol=0
+    )

@@ -8,7 +8,10 @@ included. So:
 * for a season **within** the run's years, the model is rebuilt from the run's config and fitted
   on the games before that season's tournament only, exactly as the run's walk-forward did.
 
-Either way the forecast uses only what was known on the season's Selection Sunday.
+Either way the forecast uses only what was known on the season's Selection Sunday. Each pair is
+played on the court :func:`ncaa_eval.forecast.court.tournament_court` gives it from the seeds (a
+women's host seed at home in its first-round pod, else neutral), as the walk-forward scores the
+played games on their recorded courts.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ncaa_eval.errors import NcaaEvalError
+from ncaa_eval.forecast.court import court_sign, tournament_court
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
 from ncaa_eval.model.base import GAME_COLUMNS, FeatureModelConfig, Model, StatefulModel
@@ -124,8 +128,8 @@ def forecast_pairs(
     season: int,
     team_ids: list[int],
 ) -> PairForecast:
-    """Probabilities for every pair of ``team_ids`` on a neutral court before ``season``'s
-    tournament.
+    """Probabilities for every pair of ``team_ids`` before ``season``'s tournament, each pair on
+    its :func:`~ncaa_eval.forecast.court.tournament_court`.
 
     Args:
         model_type: the run's registered model name.
@@ -151,6 +155,9 @@ def forecast_pairs(
     server = ChronologicalDataServer(repository, league, history)
     start_day = server.tournament_start_day(season) if season in history else 134
     rows = pair_rows(season, ids.tolist(), start_day, conferences)
+    rows["team_a_loc"] = tournament_court(
+        league, season, repository.seeds(league), rows["team_a_id"], rows["team_b_id"]
+    )
     if cls.stateful:
         p = _stateful(
             cls, config, use_saved, model_dir, end_year, server, conferences, rows, season
@@ -219,7 +226,7 @@ def _stateless(
             f"Season {season} has no tournament to forecast in the {league} data "
             "(there was none in 2020); choose another season."
         )
-    X = features.pair_features(season, rows)
+    X = features.pair_features(season, rows, court_sign(rows["team_a_loc"].to_numpy(dtype=object)))
     if use_saved:
         assert model_dir is not None
         model = cls.load(model_dir)

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
+import pandas as pd
 
 from ncaa_eval import LEAGUE_NAMES
 from ncaa_eval.errors import NcaaEvalError
+from ncaa_eval.forecast.court import tournament_court
 from ncaa_eval.forecast.pairs import PairForecast, forecast_pairs, season_teams, tournament_teams
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
@@ -158,7 +160,8 @@ def forecast_source(
             raise NcaaEvalError(
                 f"{source.given} has no seeded teams for {season}; use --all-teams."
             )
-        return SourceForecast(source, packaged_pairs(packaged, teams), repository, True)
+        seeds = repository.seeds(source.league) if repository is not None else None
+        return SourceForecast(source, packaged_pairs(packaged, teams, seeds), repository, True)
     repository = repository or ParquetRepository(data_dir)
     run = source.run
     if run.league not in repository.leagues:
@@ -191,14 +194,26 @@ def forecast_source(
     return SourceForecast(source, forecast, repository)
 
 
-def packaged_pairs(packaged: PackagedForecaster, team_ids: list[int]) -> PairForecast:
-    """The packaged model's probability for every pair of ``team_ids``."""
-    import pandas as pd
+def packaged_pairs(
+    packaged: PackagedForecaster, team_ids: list[int], seeds: pd.DataFrame | None = None
+) -> PairForecast:
+    """The packaged model's probability for every pair of ``team_ids``.
 
+    With the store's ``seeds`` (their regions), each pair is on its
+    :func:`~ncaa_eval.forecast.court.tournament_court`; without them (a packaged model keeps seed
+    numbers, not regions) every pair is neutral.
+    """
     ids = np.array(sorted(set(team_ids)), dtype=np.int64)
     a, b = np.triu_indices(len(ids), k=1)
-    p = packaged.predict(
-        pd.DataFrame({"season": packaged.season, "team_a_id": ids[a], "team_b_id": ids[b]})
-    )
     league = cast(League, packaged.league)
+    loc = (
+        tournament_court(league, packaged.season, seeds, ids[a], ids[b])
+        if seeds is not None
+        else "N"
+    )
+    p = packaged.predict(
+        pd.DataFrame(
+            {"season": packaged.season, "team_a_id": ids[a], "team_b_id": ids[b], "team_a_loc": loc}
+        )
+    )
     return PairForecast.from_upper(packaged.season, league, ids, p, refit=False)
