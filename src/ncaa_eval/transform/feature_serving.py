@@ -35,143 +35,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
 from ncaa_eval.ratings.elo import EloEngine, location_sign
+from ncaa_eval.ratings.margin import HOME_RIDGE, ridge_margin_rating
+from ncaa_eval.transform.feature_config import (
+    FEATURE_DIRECTIONS,
+    FeatureConfig,
+    FloatArray,
+    TeamSnapshot,
+    feature_direction,
+    ordinal_column,
+)
 from ncaa_eval.transform.matchups import conference_map, orient_games, pair_rows
+from ncaa_eval.transform.ordinals import OrdinalTable
 from ncaa_eval.transform.serving import ChronologicalDataServer
 
-FloatArray = npt.NDArray[np.float64]
 # Possessions estimate (Pomeroy/Oliver): FGA - OR + TO + 0.475 * FTA.
 _FTA_POSSESSION_SHARE = 0.475
-# Ridge weight of the home-court unknown in the margin rating; tiny, it is well identified.
-_HOME_RIDGE = 1e-3
-
-
-class FeatureConfig(BaseModel):
-    """Which features to serve and their constants."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    elo: bool = Field(True, description="Serve elo_diff from the tuned Elo ratings.")
-    margin_rating: bool = Field(True, description="Serve the least-squares margin rating.")
-    margin_cap: float = Field(
-        20.0, gt=0, le=100, description="Margins are capped at this many points (blowouts)."
-    )
-    margin_prior_games: float = Field(
-        3.0, gt=0, le=100, description="Weight of the preseason prior, in games, per team."
-    )
-    margin_carry: float = Field(
-        0.6, ge=0, le=1, description="Share of last season's margin rating kept as the prior."
-    )
-    margin_half_life_days: float | None = Field(
-        None,
-        gt=0,
-        le=1000,
-        description=(
-            "Recency weighting of the margin rating: a game's weight halves every this many "
-            "days before the rating day; None weighs every game of the season equally."
-        ),
-    )
-    rating_every_days: int = Field(
-        7, ge=1, le=60, description="Recompute the margin rating every this many days."
-    )
-    fresh_tournament_rating: bool = Field(
-        # Off by default so that a config saved before this field existed loads (predict,
-        # bracket) with the behaviour it was trained with; the tuned defaults turn it on.
-        False,
-        description=(
-            "Re-solve the margin rating for the tournament snapshot from every regular-season "
-            "game (conference tournaments included) instead of reusing the last periodic solve."
-        ),
-    )
-    efficiency: bool = Field(True, description="Serve net efficiency from box scores.")
-    form: bool = Field(True, description="Serve recent form and season winning share.")
-    form_games: int = Field(10, ge=1, le=40, description="Games in the recent-form window.")
-    ordinals: bool = Field(True, description="Serve the Massey ordinal composite (men).")
-    ordinal_systems: tuple[str, ...] = Field(
-        ("POM", "SAG", "MOR", "WLK", "DOL", "COL"),
-        min_length=1,
-        description=(
-            "Massey systems averaged (mean log rank) in the composite; a season ranked by none "
-            "of them uses every system it has."
-        ),
-    )
-    ordinal_system_columns: tuple[str, ...] = Field(
-        (),
-        description=(
-            "Massey systems each served on its own as ordinal_<SYSTEM>_diff (log rank, last "
-            "ranking day before the game); missing where that system did not rank."
-        ),
-    )
-    seeds: bool = Field(True, description="Serve seed_diff for tournament games.")
-    court: bool = Field(True, description="Serve court: +1 A home, -1 A away, 0 neutral.")
-
-    def feature_columns(self) -> list[str]:
-        """Columns served for this config, in a fixed order."""
-        cols = []
-        if self.elo:
-            cols.append("elo_diff")
-        if self.margin_rating:
-            cols.append("margin_rating_diff")
-        if self.efficiency:
-            cols.append("net_eff_diff")
-        if self.form:
-            cols += ["form_margin_diff", "win_pct_diff"]
-        if self.ordinals:
-            cols.append("ordinal_diff")
-        cols += [ordinal_column(system) for system in self.ordinal_system_columns]
-        if self.seeds:
-            cols.append("seed_diff")
-        if self.court:
-            cols.append("court")
-        return cols
-
-
-@dataclass
-class TeamSnapshot:
-    """Every team's feature values at one point in time (team-indexed arrays)."""
-
-    elo: FloatArray
-    margin_rating: FloatArray
-    net_eff: FloatArray
-    form_margin: FloatArray
-    win_pct: FloatArray
-    ordinal: FloatArray
-    #: Log rank of each system of ``FeatureConfig.ordinal_system_columns``.
-    ordinal_by_system: dict[str, FloatArray] = field(default_factory=dict)
-
-
-def ordinal_column(system: str) -> str:
-    """The column of one Massey system's log-rank difference."""
-    return f"ordinal_{system}_diff"
-
-
-#: How each served column moves P(team A wins) when it grows: +1 up, -1 down (a larger log rank
-#: or seed number is a weaker team). Every served column is antisymmetric: swapping A and B
-#: negates it (a difference A minus B, or the court sign).
-FEATURE_DIRECTIONS: dict[str, int] = {
-    "elo_diff": 1,
-    "margin_rating_diff": 1,
-    "net_eff_diff": 1,
-    "form_margin_diff": 1,
-    "win_pct_diff": 1,
-    "ordinal_diff": -1,
-    "seed_diff": -1,
-    "court": 1,
-}
-
-
-def feature_direction(column: str) -> int | None:
-    """The direction of a served column (:data:`FEATURE_DIRECTIONS`); None if not served here."""
-    if column in FEATURE_DIRECTIONS:
-        return FEATURE_DIRECTIONS[column]
-    if column.startswith("ordinal_") and column.endswith("_diff"):
-        return -1
-    return None
 
 
 @dataclass
@@ -246,47 +129,6 @@ def _diff_features(
     if config.court:
         out["court"] = court.astype(np.float64)
     return out
-
-
-class _OrdinalTable:
-    """Per season: composite (mean log rank) per team as of each ranking day, forward-filled."""
-
-    def __init__(
-        self,
-        ordinals: pd.DataFrame,
-        systems: tuple[str, ...],
-        team_ids: FloatArray,
-        fallback: bool = True,
-    ):
-        self.by_season: dict[int, tuple[npt.NDArray[np.int64], FloatArray]] = {}
-        if ordinals.empty:
-            return
-        n_teams = len(team_ids)
-        for season, all_systems in ordinals.groupby("season", sort=True):
-            grp = all_systems[all_systems["system"].isin(systems)]
-            if grp.empty:
-                if not fallback:
-                    continue
-                # None of the chosen systems ranked this season: use every system that did.
-                grp = all_systems
-            grp = grp.assign(log_rank=np.log(grp["rank"].to_numpy(dtype=np.float64)))
-            wide = grp.pivot_table(
-                index="ranking_day", columns=["system", "team_id"], values="log_rank"
-            ).ffill()
-            per_team = wide.T.groupby(level="team_id").mean().T  # days x teams
-            days = per_team.index.to_numpy(dtype=np.int64)
-            mat = np.full((len(days), n_teams), np.nan)
-            cols = np.searchsorted(team_ids, per_team.columns.to_numpy())
-            mat[:, cols] = per_team.to_numpy()
-            self.by_season[int(str(season))] = (days, mat)
-
-    def as_of(self, season: int, day: int, n_teams: int) -> FloatArray:
-        """Composite of each team from the last ranking day strictly before ``day``."""
-        if season not in self.by_season:
-            return np.full(n_teams, np.nan)
-        days, mat = self.by_season[season]
-        row = int(np.searchsorted(days, day, side="left")) - 1
-        return mat[row] if row >= 0 else np.full(n_teams, np.nan)
 
 
 class StatefulFeatureServer:
@@ -364,12 +206,12 @@ class StatefulFeatureServer:
         a_won_w = games["team_a_won"].to_numpy() == 1
         poss_a, poss_b, has_box = self._possessions(box, a_won_w)
         ord_table = (
-            _OrdinalTable(ordinals, cfg.ordinal_systems, team_ids.astype(np.float64))
+            OrdinalTable(ordinals, cfg.ordinal_systems, team_ids.astype(np.float64))
             if cfg.ordinals
             else None
         )
         system_tables = {
-            system: _OrdinalTable(ordinals, (system,), team_ids.astype(np.float64), False)
+            system: OrdinalTable(ordinals, (system,), team_ids.astype(np.float64), False)
             for system in cfg.ordinal_system_columns
         }
         columns = cfg.feature_columns()
@@ -380,8 +222,8 @@ class StatefulFeatureServer:
         season_arr = games["season"].to_numpy()
         day_arr = games["day_num"].to_numpy()
         is_t = games["is_tournament"].to_numpy(dtype=bool)
-        self._team_a = games["team_a_id"].to_numpy(dtype=np.int64)
-        self._team_b = games["team_b_id"].to_numpy(dtype=np.int64)
+        team_a = games["team_a_id"].to_numpy(dtype=np.int64)
+        team_b = games["team_b_id"].to_numpy(dtype=np.int64)
         loc = games["team_a_loc"].to_numpy(dtype=object).astype(str)
 
         for season in server.seasons:
@@ -399,13 +241,13 @@ class StatefulFeatureServer:
                     continue
                 day = int(day_arr[chunk[0]])
                 snap = st.snapshot(engine, team_ids, ord_table, season, day, n_teams, system_tables)
-                self._fill(feats, chunk, snap, ia_all, ib_all, court_all, None)
+                self._fill(feats, chunk, snap, ia_all, ib_all, court_all, team_a, team_b, None)
                 st.learn(
                     chunk, ia_all, ib_all, score_a, score_b, court_all, poss_a, poss_b, has_box,
                     day,
                 )  # fmt: skip
                 engine.walk(
-                    season_arr[chunk], day_arr[chunk], self._team_a[chunk], self._team_b[chunk],
+                    season_arr[chunk], day_arr[chunk], team_a[chunk], team_b[chunk],
                     score_a[chunk], score_b[chunk], loc[chunk], is_t[chunk],
                     conferences={season: conferences.get(season, {})},
                 )  # fmt: skip
@@ -416,9 +258,12 @@ class StatefulFeatureServer:
                 )  # fmt: skip
                 snapshots[season] = snap
                 if len(tour):
-                    self._fill(feats, tour, snap, ia_all, ib_all, court_all, seeds.get(season, {}))
+                    self._fill(
+                        feats, tour, snap, ia_all, ib_all, court_all, team_a, team_b,
+                        seeds.get(season, {}),
+                    )  # fmt: skip
                     engine.walk(
-                        season_arr[tour], day_arr[tour], self._team_a[tour], self._team_b[tour],
+                        season_arr[tour], day_arr[tour], team_a[tour], team_b[tour],
                         score_a[tour], score_b[tour], loc[tour], is_t[tour],
                         conferences={season: conferences.get(season, {})},
                     )  # fmt: skip
@@ -450,11 +295,13 @@ class StatefulFeatureServer:
         ia_all: npt.NDArray[np.int64],
         ib_all: npt.NDArray[np.int64],
         court_all: FloatArray,
+        team_a: npt.NDArray[np.int64],
+        team_b: npt.NDArray[np.int64],
         seeds: dict[int, int] | None,
     ) -> None:
         values = _diff_features(
             self.config, snap, ia_all[rows], ib_all[rows], court_all[rows],
-            self._team_a[rows], self._team_b[rows], seeds,
+            team_a[rows], team_b[rows], seeds,
         )  # fmt: skip
         for col, vals in values.items():
             feats[col][rows] = vals
@@ -547,18 +394,11 @@ class _SeasonState:
         self.ls_day.append(np.full(len(rows), float(day)))
 
     def _solve(self, day: float | None = None) -> FloatArray:
-        """Ridge least squares: margin ~ r_a - r_b + home * court, shrunk toward the prior.
+        """The margin rating (:func:`~ncaa_eval.ratings.margin.ridge_margin_rating`) to date.
 
         With ``margin_half_life_days`` each game is weighted ``0.5 ** ((day - its day) /
         half_life)``, ``day`` being the rating day (the last game's day when None).
         """
-        n = self.n
-        lam = self.cfg.margin_prior_games
-        gram = np.zeros((n + 1, n + 1))
-        rhs = np.zeros(n + 1)
-        gram[np.arange(n), np.arange(n)] = lam
-        gram[n, n] = _HOME_RIDGE
-        rhs[:n] = lam * self.prior
         if self.ls_a:
             a = np.concatenate(self.ls_a)
             b = np.concatenate(self.ls_b)
@@ -571,21 +411,12 @@ class _SeasonState:
                 d = np.concatenate(self.ls_day)
                 now = float(d.max()) if day is None else float(day)
                 w = 0.5 ** ((now - d) / half_life)
-            np.add.at(gram, (a, a), w)
-            np.add.at(gram, (b, b), w)
-            np.add.at(gram, (a, b), -w)
-            np.add.at(gram, (b, a), -w)
-            # The home-court column: gram[:n, n] and gram[n, :n].
-            np.add.at(gram[:, n], a, w * c)
-            np.add.at(gram[n, :], a, w * c)
-            np.add.at(gram[:, n], b, -w * c)
-            np.add.at(gram[n, :], b, -w * c)
-            gram[n, n] += float(np.dot(w * c, c))
-            np.add.at(rhs, a, w * m)
-            np.add.at(rhs, b, -w * m)
-            rhs[n] += float(np.dot(w * c, m))
-        sol = np.linalg.solve(gram, rhs)
-        return np.asarray(sol[:n], dtype=np.float64)
+        else:
+            a = b = np.zeros(0, dtype=np.int64)
+            c = m = w = np.zeros(0)
+        return ridge_margin_rating(
+            a, b, c, m, w, self.n, self.prior, self.cfg.margin_prior_games, HOME_RIDGE
+        )
 
     def final_margin_rating(self) -> FloatArray:
         """The margin rating from every game learned this season."""
@@ -595,11 +426,11 @@ class _SeasonState:
         self,
         engine: EloEngine,
         team_ids: npt.NDArray[np.int64],
-        ordinals: _OrdinalTable | None,
+        ordinals: OrdinalTable | None,
         season: int,
         day: int,
         n_teams: int,
-        system_tables: dict[str, _OrdinalTable],
+        system_tables: dict[str, OrdinalTable],
         force_solve: bool = False,
     ) -> TeamSnapshot:
         """Feature values of every team before ``day`` (nothing of ``day`` itself is learned).
@@ -670,5 +501,6 @@ __all__ = [
     "StatefulFeatureServer",
     "TeamSnapshot",
     "feature_direction",
+    "ordinal_column",
     "pair_rows",
 ]
