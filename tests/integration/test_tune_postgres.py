@@ -168,7 +168,8 @@ def _worker_pid(trial: Any) -> int | None:
 
 
 def _param_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    """A hyperparameter as a train run logs it: str(), JSON for lists and objects."""
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
 
 
 def _children(uri: str, experiment_id: str, parent: str) -> list[Any]:
