@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from ncaa_eval import __version__
 from ncaa_eval.errors import DataValidationError, NcaaEvalError
 from ncaa_eval.ingest.csv_reader import read_kaggle_csv
-from ncaa_eval.ingest.demo import DEMO_MARKER_FILE
+from ncaa_eval.ingest.demo_marker import DEMO_MARKER_FILE
 from ncaa_eval.ingest.repository import FORMAT_VERSION, LeagueTables, to_frame, write_store
 from ncaa_eval.ingest.schema import (
     BOX_COLUMNS,
