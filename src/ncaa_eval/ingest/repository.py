@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,9 +84,11 @@ def write_store(
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     final = data_dir / STORE_DIR
-    tmp = Path(tempfile.mkdtemp(prefix=".store-new-", dir=data_dir))
+    # Named before it exists, so that a signal landing inside its creation still removes it.
+    tmp = data_dir / f".store-new-{uuid.uuid4().hex[:12]}"
     old: Path | None = None
     try:
+        tmp.mkdir()
         for league, tables in leagues.items():
             root = tmp / league
             root.mkdir()

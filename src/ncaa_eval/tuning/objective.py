@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 #: Trial user attributes: the trial's MLflow run, and the worker (``host:pid``) running it.
 RUN_ATTR = "mlflow_run_id"
 WORKER_ATTR = "worker"
+#: Trial user attribute of a trial dropped as one too many (see :class:`SurplusTrialError`).
+SURPLUS_ATTR = "surplus"
 
 
 def worker_id() -> str:
@@ -45,6 +47,12 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, exit: SystemExit) -> None:
         super().__init__()
         self.exit = exit
+
+
+class SurplusTrialError(Exception):
+    """This trial would take the study past N finished trials: another worker started an
+    earlier-numbered one at the same moment. It ends FAIL (user attribute ``surplus``), which
+    does not count as finished, before anything runs."""
 
 
 class RunningBrier:
@@ -114,10 +122,18 @@ def score_config(
 class Objective:
     """The function Optuna calls for each trial of this worker."""
 
-    def __init__(self, prepared: PreparedTune, runs: StudyRuns, parent_run_id: str) -> None:
+    def __init__(
+        self,
+        prepared: PreparedTune,
+        runs: StudyRuns,
+        parent_run_id: str,
+        surplus: Callable[[int], bool] | None = None,
+    ) -> None:
         self.prepared = prepared
         self.runs = runs
         self.parent_run_id = parent_run_id
+        #: Whether trial number N is one too many (see :class:`SurplusTrialError`).
+        self.surplus = surplus
         self.seasons = prepared.history.seasons
         self.worker = worker_id()
 
@@ -131,6 +147,10 @@ class Objective:
         import optuna
 
         prepared = self.prepared
+        if self.surplus is not None and self.surplus(trial.number):
+            with self.runs.held():
+                trial.set_user_attr(SURPLUS_ATTR, True)
+            raise SurplusTrialError(f"trial {trial.number} is past the study's target")
         # Optuna's own writes (the journal file's lock) are not safe to interrupt either: a
         # Ctrl-C there can come out as a FileNotFoundError. Held, it is raised right after.
         with self.runs.held():

@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING
 
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.tracking.studies import StudyRuns
-from ncaa_eval.tuning.objective import RUN_ATTR, WORKER_ATTR, Interrupted, Objective
+from ncaa_eval.tuning.objective import (
+    RUN_ATTR,
+    SURPLUS_ATTR,
+    WORKER_ATTR,
+    Interrupted,
+    Objective,
+    SurplusTrialError,
+)
 from ncaa_eval.tuning.request import PreparedTune
 from ncaa_eval.tuning.storage import StorageSpec, retry_user_attrs
 from ncaa_eval.tuning.study import OpenStudy
@@ -75,7 +82,8 @@ def count(study: optuna.Study) -> Counts:
         elif t.state == TrialState.PRUNED:
             out.pruned += 1
         elif t.state == TrialState.FAIL:
-            out.failed += 1
+            if not t.user_attrs.get(SURPLUS_ATTR):
+                out.failed += 1
         elif t.state == TrialState.RUNNING:
             out.running += 1
         elif t.state == TrialState.WAITING:
@@ -145,6 +153,20 @@ class Worker:
             # Others' running trials would make N: wait for them to end (or to be found dead).
             time.sleep(POLL_SECONDS)
 
+    def is_surplus(self, number: int) -> bool:
+        """Whether trial ``number``, just started, is one too many: the finished trials and the
+        running ones numbered before it already make N (two workers that checked at the same
+        moment both started one; the earlier number goes on)."""
+        from optuna.trial import TrialState
+
+        finished = running_before = 0
+        for t in self.study.get_trials(deepcopy=False):
+            if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
+                finished += 1
+            elif t.state == TrialState.RUNNING and t.number < number:
+                running_before += 1
+        return finished + running_before >= self.prepared.request.trials
+
     def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         """Optuna callback: log the best so far on the parent, report, maybe stop."""
 
@@ -165,13 +187,16 @@ class Worker:
         """
         if self.should_stop():
             return
-        objective = Objective(self.prepared, self.runs, self.opened.parent_run_id)
+        objective = Objective(
+            self.prepared, self.runs, self.opened.parent_run_id, surplus=self.is_surplus
+        )
         try:
             self.study.optimize(
                 objective,
                 timeout=timeout,
                 callbacks=[self.after_trial],
                 gc_after_trial=False,
+                catch=(SurplusTrialError,),
             )
         except Interrupted as exc:
             raise exc.exit from None
