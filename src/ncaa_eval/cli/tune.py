@@ -165,6 +165,7 @@ def tune_summary(result: TuneResult) -> Any:
 
     from ncaa_eval import LEAGUE_NAMES
     from ncaa_eval.cli.render import ui_lines
+    from ncaa_eval.tuning.space import dotted_value
 
     c = result.counts
     first, last = result.tune_years
@@ -186,7 +187,7 @@ def tune_summary(result: TuneResult) -> Any:
     table.add_column("default", justify="right")
     table.add_column("best", justify="right")
     for name, value in result.best_params.items():
-        default = _dotted(result.default_config, name)
+        default = dotted_value(result.default_config, name)
         # Moved fields stand out; those the best trial left at the default are dim.
         table.add_row(name, _shown(default), _shown(value),
                       style="bold" if _shown(default) != _shown(value) else "dim")  # fmt: skip
@@ -211,13 +212,6 @@ def tune_summary(result: TuneResult) -> Any:
     )
     lines += [Text(f"note: {note}", style="yellow") for note in result.notes]
     return Group(head, table, *lines)
-
-
-def _dotted(values: dict[str, Any], name: str) -> Any:
-    node: Any = values
-    for part in name.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
 
 
 def _shown(value: Any) -> str:

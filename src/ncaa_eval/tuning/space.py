@@ -140,6 +140,15 @@ class SearchSpace:
         return True
 
 
+def dotted_value(values: Mapping[str, Any], name: str) -> Any:
+    """The value at dotted ``name`` (``features.margin_cap``) of a nested config dump; None if
+    absent."""
+    node: Any = values
+    for part in name.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
 def declared_space(config_class: type[ModelConfig], model_name: str) -> SearchSpace:
     """The ranges ``config_class`` declares (``tunable(...)``), checked against its bounds.
 

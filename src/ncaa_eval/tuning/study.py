@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.tracking.studies import StudyRuns
 from ncaa_eval.tuning.request import PreparedTune
+from ncaa_eval.tuning.space import dotted_value
 from ncaa_eval.tuning.storage import StorageSpec
 
 if TYPE_CHECKING:
@@ -197,17 +198,10 @@ def _enqueue_defaults(prepared: PreparedTune, study: optuna.Study) -> None:
     """Trial 0 runs the model's defaults, when they lie in the space: the search starts there
     and the defaults' Brier comes for free."""
     defaults = prepared.defaults.model_dump(mode="json")
-    values = {d.name: _dotted(defaults, d.name) for d in prepared.space.dimensions}
-    fixed_match = all(_dotted(defaults, k) == v for k, v in prepared.space.fixed.items())
+    values = {d.name: dotted_value(defaults, d.name) for d in prepared.space.dimensions}
+    fixed_match = all(dotted_value(defaults, k) == v for k, v in prepared.space.fixed.items())
     if fixed_match and prepared.space.contains(values):
         study.enqueue_trial(values, user_attrs={DEFAULTS_ATTR: True})
-
-
-def _dotted(values: dict[str, Any], name: str) -> Any:
-    node: Any = values
-    for part in name.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
 
 
 def _join(prepared: PreparedTune, spec: StorageSpec, study: optuna.Study) -> str:
