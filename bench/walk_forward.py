@@ -2,14 +2,20 @@
 
 Runs :func:`ncaa_eval.evaluation.walk_forward.walk_forward` (the library's own function, not a
 re-implementation) for one model with its default config and prints the main-draw scores of the
-whole range and of the windows 2003-2014 and 2015-2024 (those inside the range), the wall time of
-the walk-forward and the peak resident memory of the process. Run it in a fresh process so the
-peak RSS is this evaluation's own.
+choosing window 2003-2014 (the part inside the range), the wall time of the walk-forward and the
+peak resident memory of the process. Run it in a fresh process so the peak RSS is this
+evaluation's own.
+
+The held-out seasons (2015 on: the test window 2015-2024 and 2025) are forecast when the range
+holds them but **never scored or written** unless ``--held-out`` is given: a benchmark that times a
+walk must not show them while defaults are being chosen. Only ``bench/run.py --only quality``
+passes ``--held-out``, once, at the end. ``--predictions FILE`` writes the scored games'
+forecasts (the same gate: without ``--held-out``, seasons up to 2014 only) for paired comparisons.
 
 Usage::
 
     .venv/bin/python bench/walk_forward.py --data-dir DIR --model xgboost --league M \
-        --start 2003 --end 2024 [--history-from 1985] [--json]
+        --start 2003 --end 2014 [--history-from 1985] [--json] [--held-out] [--predictions F]
 """
 
 from __future__ import annotations
@@ -27,8 +33,12 @@ from ncaa_eval.evaluation.walk_forward import walk_forward
 from ncaa_eval.ingest import ParquetRepository
 from ncaa_eval.model.registry import get_model
 
-#: Sub-windows reported separately: the tuning window and the held-out test window.
-WINDOWS = ((2003, 2014), (2015, 2024))
+#: The window defaults are chosen on.
+CHOOSING = (2003, 2014)
+#: The held-out windows, scored only with ``--held-out``: the test window and the newest season.
+HELD_OUT = ((2015, 2024), (2025, 2025))
+#: First held-out season: nothing from it on is scored without ``--held-out``.
+FIRST_HELD_OUT = HELD_OUT[0][0]
 
 
 def peak_rss_mb() -> float:
@@ -61,12 +71,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     wall = time.perf_counter() - t0
     scored = result.scored
+    windows = [CHOOSING, *HELD_OUT] if args.held_out else [CHOOSING]
+    if not args.held_out:
+        scored = scored[scored["season"] < FIRST_HELD_OUT]
+    if args.predictions is not None:
+        scored.to_parquet(args.predictions, index=False)
     report: dict[str, Any] = {
         "model": args.model,
         "league": args.league,
         "start": args.start,
         "end": args.end,
         "history_from": args.history_from,
+        "held_out": bool(args.held_out),
         "overall": scores(scored),
         # Each window cut to the range and named by what it covers (2021-2024, not 2015-2024).
         "windows": {
@@ -76,7 +92,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     & (scored["season"] <= min(b, args.end))
                 ]
             )
-            for a, b in WINDOWS
+            for a, b in windows
             if a <= args.end and b >= args.start
         },
         "wall_time_s": round(wall, 3),
@@ -91,7 +107,8 @@ def print_text(report: dict[str, Any]) -> None:
         f"{report['model']} {report['league']} {report['start']}-{report['end']} "
         f"(history from {report['history_from'] or 'first season'})"
     )
-    rows = [(f"{report['start']}-{report['end']}", report["overall"])]
+    last = report["end"] if report["held_out"] else min(report["end"], FIRST_HELD_OUT - 1)
+    rows = [(f"{report['start']}-{last}", report["overall"])]
     rows += list(report["windows"].items())
     for name, s in rows:
         if s is None:
@@ -118,6 +135,15 @@ def main() -> None:
         help="first season of history walked (default: the store's first season)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help=f"also score the held-out seasons ({FIRST_HELD_OUT} on); only the final quality "
+        "report passes it",
+    )
+    parser.add_argument(
+        "--predictions", type=Path, help="write the scored games' forecasts to this Parquet file"
+    )
     args = parser.parse_args()
     report = run(args)
     if args.json:

@@ -7,12 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "walk_forward.py"
 
 
-def test_the_script_reports_scores_time_and_memory_as_json(demo_store: Path) -> None:
+def _cmd(demo_store: Path, start: int, end: int) -> list[str]:
     cmd = [sys.executable, str(SCRIPT), "--data-dir", str(demo_store), "--model", "elo"]
-    cmd += ["--league", "M", "--start", "2021", "--end", "2024", "--history-from", "2019"]
+    return [*cmd, "--league", "M", "--start", str(start), "--end", str(end)]
+
+
+def test_the_script_reports_scores_time_and_memory_as_json(demo_store: Path) -> None:
+    cmd = [*_cmd(demo_store, 2021, 2024), "--history-from", "2019", "--held-out"]
     done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True)
     report = json.loads(done.stdout)
     assert report["model"] == "elo"
@@ -28,3 +34,31 @@ def test_the_script_reports_scores_time_and_memory_as_json(demo_store: Path) -> 
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     assert "Brier" in text
     assert "peak RSS" in text
+
+
+def test_held_out_seasons_are_scored_only_when_asked(demo_store: Path, tmp_path: Path) -> None:
+    # The demo league starts in 2018: every season it has is held out.
+    cmd = [*_cmd(demo_store, 2021, 2023), "--json", "--predictions"]
+    quiet = json.loads(
+        subprocess.run(
+            [*cmd, str(tmp_path / "quiet.parquet")], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    # Forecast, but neither scored nor written.
+    assert quiet["windows"] == {}
+    assert quiet["overall"] is None
+    assert pd.read_parquet(tmp_path / "quiet.parquet").empty
+    text = subprocess.run(_cmd(demo_store, 2021, 2023), capture_output=True, text=True).stdout
+    assert "no scored games" in text
+    loud = json.loads(
+        subprocess.run(
+            [*cmd, str(tmp_path / "loud.parquet"), "--held-out"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert list(loud["windows"]) == ["2021-2023"]
+    assert loud["overall"]["n_games"] == 3 * 63
+    written = pd.read_parquet(tmp_path / "loud.parquet")
+    assert sorted(written["season"].unique()) == [2021, 2022, 2023]
