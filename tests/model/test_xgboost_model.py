@@ -324,6 +324,22 @@ class TestMonotone:
             steps = sign * np.diff(self.sweep(model, column))
             assert (steps >= -1e-9).all(), column
 
+    def test_a_column_without_a_direction_is_mirrored_and_left_free(self) -> None:
+        # pace_diff (direction 0) is antisymmetric, so the rows are mirrored, but no direction
+        # is imposed: a signal rising then falling along it is learned both ways.
+        rng = np.random.default_rng(6)
+        n = 3000
+        X = pd.DataFrame({"elo_diff": rng.normal(size=n), "pace_diff": rng.uniform(-3, 3, n)})
+        logit = X["elo_diff"].to_numpy() + 2.5 * np.sin(1.5 * X["pace_diff"].to_numpy())
+        y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+        config = FAST.model_copy(update={"validation_fraction": 0.0, "n_estimators": 200})
+        model = XGBoostModel(config).fit(X, y)
+        assert model.symmetric_
+        grid = pd.DataFrame({"elo_diff": np.zeros(201), "pace_diff": np.linspace(-3, 3, 201)})
+        steps = np.diff(model.predict_proba(grid))
+        assert (steps > 1e-3).any()
+        assert (steps < -1e-3).any()
+
 
 class TestConfigsSavedBefore:
     """Runs saved before mirroring existed refit (predict, bracket, mlflow run) as they trained."""

@@ -10,6 +10,7 @@ a day of Massey ordinals.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -23,14 +24,21 @@ import pytest
 from pydantic import ValidationError
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.ingest import DemoConfig, ParquetRepository, import_kaggle, write_demo_csvs
+from ncaa_eval.ingest.schema import League
+from ncaa_eval.ratings.efficiency import EfficiencyRatings, efficiency_ratings, possessions
+from ncaa_eval.transform.feature_config import ADJUSTED_EFFICIENCY_COLUMNS
 from ncaa_eval.transform.feature_serving import (
     FeatureConfig,
     FeatureSet,
     StatefulFeatureServer,
     feature_direction,
+    require_box_scores,
 )
 from ncaa_eval.transform.matchups import pair_rows
+from tests.conftest import Invoke
+from tests.helpers.mlflow_store import sqlite_uri
 
 #: The league of the session's ``demo_store`` fixture (build_demo_store(seed=7, n_seasons=8)).
 DEMO = DemoConfig(seed=7, first_season=2018, last_season=2025)
@@ -254,8 +262,12 @@ def test_an_edit_moves_no_row_before_it(
     assert result.changed_after > 0, "the edit moved nothing: this check could never fail"
 
 
-def test_a_tournament_is_served_from_one_frozen_snapshot(demo_base: FeatureSet) -> None:
+@pytest.mark.parametrize("base", ["demo_base", "extended_base"])
+def test_a_tournament_is_served_from_one_frozen_snapshot(
+    base: str, request: pytest.FixtureRequest
+) -> None:
     """Every tournament row equals the pre-tournament pair features of its two teams."""
+    demo_base: FeatureSet = request.getfixturevalue(base)
     frame = demo_base.frame
     for season in SERVED:
         games = frame[(frame["season"] == season) & frame["is_tournament"]]
@@ -282,8 +294,10 @@ def test_pair_features_cover_every_possible_matchup(demo_base: FeatureSet) -> No
     assert (served["court"] == 0).all()
 
 
-def test_every_feature_is_antisymmetric(demo_base: FeatureSet) -> None:
+@pytest.mark.parametrize("base", ["demo_base", "extended_base"])
+def test_every_feature_is_antisymmetric(base: str, request: pytest.FixtureRequest) -> None:
     # XGBoost's mirrored rows rest on it: swapping the teams negates every served column.
+    demo_base: FeatureSet = request.getfixturevalue(base)
     season = SERVED[-1]
     pairs = pair_rows(season, sorted(demo_base.seeds[season]), 134)
     swapped = pairs.rename(columns={"team_a_id": "team_b_id", "team_b_id": "team_a_id"})
@@ -310,6 +324,8 @@ def test_every_servable_feature_has_a_direction_and_it_is_right(demo_store: Path
     for col in config.feature_columns():
         rows = frame[col].notna()
         corr = np.corrcoef(frame.loc[rows, col], won[rows])[0, 1]
+        if feature_direction(col) == 0:
+            continue  # pace: no direction, XGBoost leaves it free
         assert np.sign(corr) == feature_direction(col), (col, corr)
         assert abs(corr) > 0.05, (col, corr)
 
@@ -479,6 +495,8 @@ EXTENDED = FeatureConfig(
     margin_half_life_days=30.0,
     ordinal_system_columns=("DEM", "SYN"),
     rating_every_days=5,
+    adjusted_efficiency=True,
+    efficiency_half_life_days=25.0,
 )
 
 
@@ -488,15 +506,43 @@ def extended_base(demo_store: Path) -> FeatureSet:
 
 
 @pytest.mark.parametrize(
-    "edit", ["early_regular_score", "tournament_first_round_flip", "ordinal_ranking_day"]
+    "edit",
+    [
+        "early_regular_score",
+        "late_regular_delete",
+        "tournament_first_round_flip",
+        "tournament_final_score",
+        "ordinal_ranking_day",
+    ],
 )
 def test_extended_features_are_leakage_free_too(
     edit: str, demo_csvs: Path, extended_base: FeatureSet, tmp_path: Path
 ) -> None:
     data, cutoff = edited_store(edit, demo_csvs, tmp_path)
-    result = compare(extended_base, serve(data, seasons=SERVED, config=EXTENDED), cutoff)
+    other = serve(data, seasons=SERVED, config=EXTENDED)
+    result = compare(extended_base, other, cutoff)
     assert result.before > 1000
     assert result.changed_after > 0, "the edit moved nothing: this check could never fail"
+    if edit == "ordinal_ranking_day":
+        return
+    only = _columns(extended_base, list(ADJUSTED_EFFICIENCY_COLUMNS))
+    other_only = _columns(other, list(ADJUSTED_EFFICIENCY_COLUMNS))
+    if edit.startswith("tournament"):
+        # The adjusted efficiency never learns a tournament game: no row of any season moves.
+        assert compare(only, other_only, None).before == len(only.frame) - result.missing
+        for season, snap in extended_base.tournament_snapshots.items():
+            for name in ("adj_off", "adj_def", "adj_tempo"):
+                np.testing.assert_array_equal(
+                    getattr(snap, name), getattr(other.tournament_snapshots[season], name)
+                )
+    else:
+        # An edited regular-season game moves the adjusted efficiency after it, never before.
+        assert compare(only, other_only, cutoff).changed_after > 0
+
+
+def _columns(features: FeatureSet, columns: list[str]) -> FeatureSet:
+    """The same served rows, compared on ``columns`` only."""
+    return FeatureSet(frame=features.frame, feature_columns=columns)
 
 
 def test_a_massey_system_can_be_served_on_its_own(demo_store: Path) -> None:
@@ -585,3 +631,208 @@ def test_serving_runs_single_threaded(demo_store: Path, monkeypatch: pytest.Monk
         serve(demo_store, seasons=[2024])
     assert seen
     assert set(seen) == {1}
+
+
+# --- the adjusted efficiency ----------------------------------------------------------------
+
+DAILY_EFFICIENCY = FeatureConfig(
+    adjusted_efficiency=True, efficiency_carry=0.0, rating_every_days=1
+)
+
+
+def direct_efficiency(
+    games: pd.DataFrame, team_ids: npt.NDArray[np.int64], config: FeatureConfig
+) -> EfficiencyRatings:
+    """The efficiency fit of ``games`` straight from the store's rows (winner as team A)."""
+    box = games[games["has_box_score"] & ~games["is_tournament"]]
+
+    def poss(side: str) -> npt.NDArray[np.float64]:
+        def stat(name: str) -> npt.NDArray[np.float64]:
+            return box[f"{side}_{name}"].to_numpy(dtype=np.float64)
+
+        return possessions(stat("fga"), stat("or"), stat("to"), stat("fta"))
+
+    return efficiency_ratings(
+        np.searchsorted(team_ids, box["w_team_id"].to_numpy()),
+        np.searchsorted(team_ids, box["l_team_id"].to_numpy()),
+        np.asarray(box["w_loc"].map({"H": 1.0, "A": -1.0, "N": 0.0}), dtype=np.float64),
+        box["w_score"].to_numpy(dtype=np.float64),
+        box["l_score"].to_numpy(dtype=np.float64),
+        (poss("w") + poss("l")) / 2.0,
+        np.ones(len(box)),
+        len(team_ids),
+        config.efficiency_prior_games,
+        minutes=40.0 + 5.0 * box["num_ot"].to_numpy(dtype=np.float64),
+    )
+
+
+def test_the_adjusted_efficiency_is_the_fit_of_the_games_before(demo_store: Path) -> None:
+    """Served values equal a fit of the store's games before the day (and before the tournament)."""
+    served = serve(demo_store, seasons=[2024], config=DAILY_EFFICIENCY)
+    games = ParquetRepository(demo_store).games("M", [2024])
+    ids = served.team_ids
+    full = direct_efficiency(games, ids, DAILY_EFFICIENCY)
+    snap = served.tournament_snapshots[2024]
+    np.testing.assert_allclose(snap.adj_off, full.offence, atol=1e-8)
+    np.testing.assert_allclose(snap.adj_def, full.defence, atol=1e-8)
+    np.testing.assert_allclose(snap.adj_tempo, full.tempo, atol=1e-8)
+    # Solved afresh for the tournament, whatever the cadence.
+    sparse = DAILY_EFFICIENCY.model_copy(update={"rating_every_days": 60})
+    stale = serve(demo_store, seasons=[2024], config=sparse).tournament_snapshots[2024]
+    np.testing.assert_allclose(stale.adj_off, full.offence, atol=1e-8)
+    frame = served.frame
+    days = sorted(frame.loc[~frame["is_tournament"], "day_num"].unique())
+    first = frame[frame["day_num"] == days[0]]
+    assert first[list(ADJUSTED_EFFICIENCY_COLUMNS)].isna().all().all()
+    day = days[len(days) // 2]
+    rows = frame[(frame["day_num"] == day) & ~frame["is_tournament"]]
+    before = direct_efficiency(games[games["day_num"] < day], ids, DAILY_EFFICIENCY)
+    ia = np.searchsorted(ids, rows["team_a_id"].to_numpy())
+    ib = np.searchsorted(ids, rows["team_b_id"].to_numpy())
+    expected = {
+        "adj_off_diff": before.offence[ia] - before.offence[ib],
+        "adj_def_diff": before.defence[ia] - before.defence[ib],
+        "pace_diff": before.tempo[ia] - before.tempo[ib],
+        "adj_margin_diff": before.expected_margin(ia, ib),
+    }
+    for col, values in expected.items():
+        np.testing.assert_allclose(rows[col].to_numpy(dtype=np.float64), values, atol=1e-8)
+    # The ratings look like basketball: ~100 points per 100 possessions, ~70 possessions.
+    assert 85 < full.average < 120
+    assert 55 < full.possessions < 85
+    assert 0 < full.home_edge < 10
+
+
+def test_the_efficiency_carries_a_share_of_last_season(demo_store: Path) -> None:
+    config = DAILY_EFFICIENCY.model_copy(update={"efficiency_carry": 0.6})
+    carried = serve(demo_store, seasons=[2023, 2024], config=config)
+    fresh = serve(demo_store, seasons=[2023, 2024], config=DAILY_EFFICIENCY)
+    a, b = carried.frame, fresh.frame
+    cols = list(ADJUSTED_EFFICIENCY_COLUMNS)
+    first_season = (a["season"] == 2023).to_numpy()
+    # No season before 2023 is served: its rows are the same; 2024's start from 2023's ratings.
+    np.testing.assert_array_equal(
+        a.loc[first_season, cols].to_numpy(), b.loc[first_season, cols].to_numpy()
+    )
+    assert not np.allclose(
+        a.loc[~first_season, "adj_margin_diff"].fillna(0),
+        b.loc[~first_season, "adj_margin_diff"].fillna(0),
+    )
+
+
+def test_recency_weighting_of_the_adjusted_efficiency(demo_store: Path) -> None:
+    def tournament(half_life: float | None) -> npt.NDArray[np.float64]:
+        config = DAILY_EFFICIENCY.model_copy(update={"efficiency_half_life_days": half_life})
+        frame = serve(demo_store, seasons=[2024], config=config).frame
+        column: pd.Series = frame.loc[frame["is_tournament"], "adj_margin_diff"]
+        return column.to_numpy(dtype=np.float64)
+
+    flat, recent, slow = tournament(None), tournament(15.0), tournament(5000.0 / 5)
+    assert not np.allclose(flat, recent, atol=0.5)
+    # A half-life far longer than a season weighs every game almost equally.
+    np.testing.assert_allclose(flat, slow, atol=0.5)
+
+
+def test_adjusted_efficiency_settings_are_validated() -> None:
+    assert "adj_off_diff" not in FeatureConfig().feature_columns()  # off by default
+    for bad in ({"efficiency_prior_games": 0.0}, {"efficiency_carry": 1.5},
+                {"efficiency_half_life_days": 0.0}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            FeatureConfig.model_validate(bad)
+
+
+def without_box_scores(folder: Path, seasons: list[int]) -> None:
+    """Drop the detailed results of ``seasons``, as in Kaggle's men's data before 2003."""
+    for name in ("MRegularSeasonDetailedResults.csv", "MNCAATourneyDetailedResults.csv"):
+        frame = read(folder, name)
+        write(folder, name, frame[~frame["Season"].isin(seasons)])
+
+
+@pytest.fixture(scope="module")
+def late_box_scores(demo_csvs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo league with box scores from 2021 on only."""
+    root = tmp_path_factory.mktemp("late-box-scores")
+    shutil.copytree(demo_csvs, root / "csvs")
+    without_box_scores(root / "csvs", [2018, 2019, 2020])
+    import_kaggle(root / "csvs", root / "data")
+    return root / "data"
+
+
+def test_seasons_without_box_scores_have_no_adjusted_efficiency(late_box_scores: Path) -> None:
+    config = FeatureConfig(adjusted_efficiency=True)
+    served = serve(late_box_scores, config=config)
+    assert served.box_score_seasons == (2021, 2022, 2023, 2024, 2025)
+    frame = served.frame
+    early = frame["season"] <= 2020
+    for col in ADJUSTED_EFFICIENCY_COLUMNS:
+        assert frame.loc[early, col].isna().all()
+        assert frame.loc[~early & frame["is_tournament"], col].notna().all()
+        assert f"{col}: not available for seasons 2018-2020 (left missing)." in served.notes
+    require_box_scores(served, [2021, 2025], "M")  # every forecast season has them
+    with pytest.raises(NcaaEvalError, match=r"seasons 2019-2020 have none: start at 2021"):
+        require_box_scores(served, [2019, 2020, 2021], "M")
+    # Off, nothing is asked of the data.
+    require_box_scores(serve(late_box_scores, seasons=[2019, 2020]), [2019, 2020], "M")
+
+
+def test_the_box_score_error_names_the_seasons_that_have_them() -> None:
+    config = FeatureConfig(adjusted_efficiency=True)
+    women = FeatureSet(frame=pd.DataFrame(), feature_columns=[], config=config,
+                       box_score_seasons=tuple(range(2010, 2024)))  # fmt: skip
+    with pytest.raises(NcaaEvalError) as caught:
+        require_box_scores(women, [2023, 2024], "W")
+    assert str(caught.value) == (
+        "features.adjusted_efficiency needs box scores; the women's data has them for "
+        "2010-2023 only, and season 2024 has none: forecast 2010-2023 only, or set "
+        "adjusted_efficiency to false."
+    )
+    none = FeatureSet(frame=pd.DataFrame(), feature_columns=[], config=config)
+    with pytest.raises(NcaaEvalError, match="the men's data has none"):
+        require_box_scores(none, [2024], "M")
+
+
+def test_train_refuses_efficiency_for_a_season_without_box_scores(
+    late_box_scores: Path, tmp_path: Path, run_cli: Invoke
+) -> None:
+    """Through the real CLI: one line, exit 1; from the first season with box scores it trains."""
+    config = tmp_path / "efficiency.json"
+    config.write_text(json.dumps({"features": {"adjusted_efficiency": True}}))
+    common = ["--model", "logistic_regression", "--data-dir", str(late_box_scores),
+              "--config", str(config), "--tracking-uri", sqlite_uri(tmp_path / "mlflow.db"),
+              "--output-dir", str(tmp_path / "out")]  # fmt: skip
+    result = run_cli("train", *common, "--start-year", "2020", "--end-year", "2021", expect=1)
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        "Error: features.adjusted_efficiency needs box scores; the men's data has them from "
+        "2021 on, and season 2020 has none: start at 2021 or later, or set "
+        "adjusted_efficiency to false."
+    ], result.output
+
+
+@pytest.mark.kaggle
+@pytest.mark.parametrize(("league", "first"), [("M", 2003), ("W", 2010)])
+def test_real_adjusted_efficiency_covers_the_box_score_seasons(
+    league: League, first: int, kaggle_store: Path
+) -> None:
+    served = serve(kaggle_store, league, config=FeatureConfig(adjusted_efficiency=True))
+    games = ParquetRepository(kaggle_store).games(league)
+    regular = games[~games["is_tournament"]]
+    with_box = sorted(int(s) for s in regular.loc[regular["has_box_score"], "season"].unique())
+    assert served.box_score_seasons == tuple(with_box)
+    assert with_box[0] == first
+    # Kaggle's 2024 download: men 2003-2024, women 2010-2023 at least.
+    assert set(range(first, 2024)) <= set(with_box)
+    frame = served.frame
+    share = frame.groupby("season")["adj_margin_diff"].apply(lambda s: float(s.notna().mean()))
+    assert (share[share.index < first] == 0).all()
+    assert (share[with_box] > 0.95).all()
+    tournament = frame[frame["is_tournament"] & frame["season"].isin(with_box)]
+    assert tournament["adj_margin_diff"].notna().all()
+    # Adjusted efficiency predicts the winner at least as well as the raw net efficiency.
+    won = frame["team_a_won"].astype(float)
+    rows = frame["adj_margin_diff"].notna() & frame["net_eff_diff"].notna()
+    adj = np.corrcoef(frame.loc[rows, "adj_margin_diff"], won[rows])[0, 1]
+    raw = np.corrcoef(frame.loc[rows, "net_eff_diff"], won[rows])[0, 1]
+    assert adj > raw > 0.3
+    with pytest.raises(NcaaEvalError, match=rf"start at {first} or later"):
+        require_box_scores(served, [first - 1, first], league)

@@ -20,8 +20,8 @@ again):
   them), which every served column is; with any other column the rows are not mirrored.
 * **Monotone constraints** (``monotone``): P(A wins) may only rise with a better rating, a better
   rank or seed, or playing at home
-  (:data:`~ncaa_eval.transform.feature_config.FEATURE_DIRECTIONS`); columns of unknown direction
-  are left free.
+  (:data:`~ncaa_eval.transform.feature_config.FEATURE_DIRECTIONS`); columns of no direction
+  (0, such as ``pace_diff``) or an unknown one are left free.
 
 xgboost is imported inside the methods that need it, so importing this module stays cheap. The
 booster is saved in XGBoost's own UBJSON format, next to a JSON file of metadata; no pickle.

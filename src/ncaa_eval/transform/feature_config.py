@@ -55,6 +55,38 @@ class FeatureConfig(BaseModel):
         ),
     )
     efficiency: bool = Field(True, description="Serve net efficiency from box scores.")
+    adjusted_efficiency: bool = Field(
+        # Off by default so that a config saved before this field existed loads as trained.
+        False,
+        description=(
+            "Serve opponent- and court-adjusted offence and defence (points per 100 "
+            "possessions), pace and the margin they predict, from box scores."
+        ),
+    )
+    efficiency_prior_games: float = Field(
+        3.0,
+        gt=0,
+        le=100,
+        description="Weight, in games, of each team's prior in the adjusted-efficiency fit.",
+    )
+    efficiency_carry: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description=(
+            "Share of last season's adjusted offence, defence and pace (relative to the league) "
+            "kept as the prior; 0 shrinks every team toward the league average."
+        ),
+    )
+    efficiency_half_life_days: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description=(
+            "Recency weighting of the adjusted efficiency: a game's weight halves every this "
+            "many days before the rating day; None weighs every game of the season equally."
+        ),
+    )
     form: bool = Field(True, description="Serve recent form and season winning share.")
     form_games: int = Field(10, ge=1, le=40, description="Games in the recent-form window.")
     ordinals: bool = Field(True, description="Serve the Massey ordinal composite (men).")
@@ -85,6 +117,8 @@ class FeatureConfig(BaseModel):
             cols.append("margin_rating_diff")
         if self.efficiency:
             cols.append("net_eff_diff")
+        if self.adjusted_efficiency:
+            cols += list(ADJUSTED_EFFICIENCY_COLUMNS)
         if self.form:
             cols += ["form_margin_diff", "win_pct_diff"]
         if self.ordinals:
@@ -104,6 +138,13 @@ class TeamSnapshot:
     elo: FloatArray
     margin_rating: FloatArray
     net_eff: FloatArray
+    #: Adjusted offence and defence (points scored and allowed per 100 possessions) and tempo
+    #: (half the possessions of a 40-minute game), as in
+    #: :class:`~ncaa_eval.ratings.efficiency.EfficiencyRatings`; NaN before a season's first box
+    #: score.
+    adj_off: FloatArray
+    adj_def: FloatArray
+    adj_tempo: FloatArray
     form_margin: FloatArray
     win_pct: FloatArray
     ordinal: FloatArray
@@ -116,13 +157,21 @@ def ordinal_column(system: str) -> str:
     return f"ordinal_{system}_diff"
 
 
+#: The columns of ``FeatureConfig.adjusted_efficiency``, in order.
+ADJUSTED_EFFICIENCY_COLUMNS = ("adj_off_diff", "adj_def_diff", "pace_diff", "adj_margin_diff")
+
 #: How each served column moves P(team A wins) when it grows: +1 up, -1 down (a larger log rank
-#: or seed number is a weaker team). Every served column is antisymmetric: swapping A and B
-#: negates it (a difference A minus B, or the court sign).
+#: or seed number is a weaker team, more points allowed a weaker defence), 0 neither (pace).
+#: Every served column is antisymmetric: swapping A and B negates it (a difference A minus B, or
+#: the court sign).
 FEATURE_DIRECTIONS: dict[str, int] = {
     "elo_diff": 1,
     "margin_rating_diff": 1,
     "net_eff_diff": 1,
+    "adj_off_diff": 1,
+    "adj_def_diff": -1,
+    "pace_diff": 0,
+    "adj_margin_diff": 1,
     "form_margin_diff": 1,
     "win_pct_diff": 1,
     "ordinal_diff": -1,
@@ -141,6 +190,7 @@ def feature_direction(column: str) -> int | None:
 
 
 __all__ = [
+    "ADJUSTED_EFFICIENCY_COLUMNS",
     "FEATURE_DIRECTIONS",
     "FeatureConfig",
     "FloatArray",

@@ -19,6 +19,16 @@ column                        what                                              
                               weighted
 ``net_eff_diff``              points scored minus allowed per 100 possessions, season to  box
                               date                                                        scores
+``adj_off_diff``              points scored per 100 possessions, adjusted for opponents   box
+                              and court (:mod:`~ncaa_eval.ratings.efficiency`: ridge      scores
+                              least squares, this season, shrunk toward a share of last
+                              season's; optionally recency-weighted), recomputed every N
+                              days and afresh for the tournament
+``adj_def_diff``              points allowed per 100 possessions, adjusted alike (lower   box
+                              is better)                                                  scores
+``pace_diff``                 adjusted possessions per 40 minutes (no direction)          box sc.
+``adj_margin_diff``           the margin the adjusted ratings predict on a neutral court  box
+                              (net per 100 possessions times the expected possessions)    scores
 ``form_margin_diff``          mean margin of the last N games                              always
 ``win_pct_diff``              season-to-date winning share                                always
 ``ordinal_diff``              mean log rank over Massey systems, last ranking day before  men 2003+
@@ -37,8 +47,17 @@ import numpy.typing as npt
 import pandas as pd
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from ncaa_eval import LEAGUE_NAMES
+from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
+from ncaa_eval.ratings.efficiency import (
+    OVERTIME_MINUTES,
+    REGULATION_MINUTES,
+    EfficiencyRatings,
+    efficiency_ratings,
+    possessions,
+)
 from ncaa_eval.ratings.elo import EloEngine, location_sign
 from ncaa_eval.ratings.margin import HOME_RIDGE, ridge_margin_rating
 from ncaa_eval.transform.feature_config import (
@@ -52,9 +71,6 @@ from ncaa_eval.transform.feature_config import (
 from ncaa_eval.transform.matchups import conference_map, orient_games, pair_rows
 from ncaa_eval.transform.ordinals import OrdinalTable
 from ncaa_eval.transform.serving import ChronologicalDataServer
-
-# Possessions estimate (Pomeroy/Oliver): FGA - OR + TO + 0.475 * FTA.
-_FTA_POSSESSION_SHARE = 0.475
 
 
 @dataclass
@@ -70,6 +86,8 @@ class FeatureSet:
     seeds: dict[int, dict[int, int]] = field(default_factory=dict)
     conferences: dict[int, dict[int, str]] = field(default_factory=dict)
     config: FeatureConfig = field(default_factory=FeatureConfig)
+    #: Seasons served with at least one regular-season box score (the adjusted efficiency's).
+    box_score_seasons: tuple[int, ...] = ()
 
     def pair_features(
         self, season: int, pairs: pd.DataFrame, court: FloatArray | None = None
@@ -111,6 +129,13 @@ def _diff_features(
         out["margin_rating_diff"] = snap.margin_rating[ia] - snap.margin_rating[ib]
     if config.efficiency:
         out["net_eff_diff"] = snap.net_eff[ia] - snap.net_eff[ib]
+    if config.adjusted_efficiency:
+        out["adj_off_diff"] = snap.adj_off[ia] - snap.adj_off[ib]
+        out["adj_def_diff"] = snap.adj_def[ia] - snap.adj_def[ib]
+        out["pace_diff"] = snap.adj_tempo[ia] - snap.adj_tempo[ib]
+        net = snap.adj_off - snap.adj_def
+        expected_possessions = snap.adj_tempo[ia] + snap.adj_tempo[ib]
+        out["adj_margin_diff"] = (net[ia] - net[ib]) * expected_possessions / 100.0
     if config.form:
         out["form_margin_diff"] = snap.form_margin[ia] - snap.form_margin[ib]
         out["win_pct_diff"] = snap.win_pct[ia] - snap.win_pct[ib]
@@ -205,6 +230,7 @@ class StatefulFeatureServer:
         score_b = games["team_b_score"].to_numpy(dtype=np.float64)
         a_won_w = games["team_a_won"].to_numpy() == 1
         poss_a, poss_b, has_box = self._possessions(box, a_won_w)
+        minutes = REGULATION_MINUTES + OVERTIME_MINUTES * games["num_ot"].to_numpy(np.float64)
         ord_table = (
             OrdinalTable(ordinals, cfg.ordinal_systems, team_ids.astype(np.float64))
             if cfg.ordinals
@@ -218,6 +244,7 @@ class StatefulFeatureServer:
         feats = {c: np.full(len(games), np.nan) for c in columns}
         engine = EloEngine()
         prior = np.zeros(n_teams)
+        eff_prior: tuple[FloatArray, FloatArray, FloatArray] | None = None
         snapshots: dict[int, TeamSnapshot] = {}
         season_arr = games["season"].to_numpy()
         day_arr = games["day_num"].to_numpy()
@@ -231,7 +258,7 @@ class StatefulFeatureServer:
             reg = sel[~is_t[sel]]
             tour = sel[is_t[sel]]
             start_day = server.tournament_start_day(season)
-            st = _SeasonState(n_teams, cfg, prior)
+            st = _SeasonState(n_teams, cfg, prior, eff_prior)
             # Elo: carry over into the new season before its first game.
             engine.new_season(season, conferences.get(season))
             days = day_arr[reg]
@@ -244,7 +271,7 @@ class StatefulFeatureServer:
                 self._fill(feats, chunk, snap, ia_all, ib_all, court_all, team_a, team_b, None)
                 st.learn(
                     chunk, ia_all, ib_all, score_a, score_b, court_all, poss_a, poss_b, has_box,
-                    day,
+                    minutes, day,
                 )  # fmt: skip
                 engine.walk(
                     season_arr[chunk], day_arr[chunk], team_a[chunk], team_b[chunk],
@@ -254,7 +281,7 @@ class StatefulFeatureServer:
             if server.has_tournament(season):
                 snap = st.snapshot(
                     engine, team_ids, ord_table, season, start_day, n_teams, system_tables,
-                    force_solve=cfg.fresh_tournament_rating,
+                    force_solve=cfg.fresh_tournament_rating, fresh_efficiency=True,
                 )  # fmt: skip
                 snapshots[season] = snap
                 if len(tour):
@@ -268,6 +295,7 @@ class StatefulFeatureServer:
                         conferences={season: conferences.get(season, {})},
                     )  # fmt: skip
             prior = cfg.margin_carry * st.final_margin_rating()
+            eff_prior = st.final_efficiency_prior()
 
         frame = games.copy()
         for col in columns:
@@ -285,6 +313,7 @@ class StatefulFeatureServer:
             seeds=seeds,
             conferences=conferences,
             config=cfg,
+            box_score_seasons=tuple(int(s) for s in np.unique(season_arr[has_box & ~is_t])),
         )
 
     def _fill(
@@ -311,14 +340,10 @@ class StatefulFeatureServer:
         box: pd.DataFrame, a_won: npt.NDArray[np.bool_]
     ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
         def poss(side: str) -> FloatArray:
-            out: FloatArray = (
-                box[f"{side}_fga"].to_numpy(dtype=np.float64, na_value=np.nan)
-                - box[f"{side}_or"].to_numpy(dtype=np.float64, na_value=np.nan)
-                + box[f"{side}_to"].to_numpy(dtype=np.float64, na_value=np.nan)
-                + _FTA_POSSESSION_SHARE
-                * box[f"{side}_fta"].to_numpy(dtype=np.float64, na_value=np.nan)
-            )
-            return out
+            def stat(name: str) -> FloatArray:
+                return box[f"{side}_{name}"].to_numpy(dtype=np.float64, na_value=np.nan)
+
+            return possessions(stat("fga"), stat("or"), stat("to"), stat("fta"))
 
         pw, pl = poss("w"), poss("l")
         has = box["has_box_score"].to_numpy(dtype=bool) & np.isfinite(pw) & np.isfinite(pl)
@@ -328,7 +353,13 @@ class StatefulFeatureServer:
 class _SeasonState:
     """Season-to-date accumulators of one season (reset every season)."""
 
-    def __init__(self, n_teams: int, cfg: FeatureConfig, prior: FloatArray) -> None:
+    def __init__(
+        self,
+        n_teams: int,
+        cfg: FeatureConfig,
+        prior: FloatArray,
+        eff_prior: tuple[FloatArray, FloatArray, FloatArray] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.n = n_teams
         self.prior = prior
@@ -349,6 +380,13 @@ class _SeasonState:
         self.ls_day: list[FloatArray] = []
         self.rating = prior.copy()
         self.next_solve_day = -1
+        # The adjusted efficiency's box-score games, one entry per learned day: the teams, and
+        # (court, points a, points b, possessions, minutes, day).
+        self.eff_teams: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+        self.eff_games: list[tuple[FloatArray, ...]] = []
+        self.eff_prior = eff_prior
+        self.eff: EfficiencyRatings | None = None
+        self.next_eff_day = -1
 
     def learn(
         self,
@@ -361,6 +399,7 @@ class _SeasonState:
         poss_a: FloatArray,
         poss_b: FloatArray,
         has_box: npt.NDArray[np.bool_],
+        minutes: FloatArray,
         day: int,
     ) -> None:
         ia, ib = ia_all[rows], ib_all[rows]
@@ -381,6 +420,18 @@ class _SeasonState:
             np.add.at(self.poss_for, b, poss_b[rows][hb])
             np.add.at(self.poss_against, a, poss_b[rows][hb])
             np.add.at(self.poss_against, b, poss_a[rows][hb])
+            if self.cfg.adjusted_efficiency:
+                box_rows = rows[hb]
+                game_poss = (poss_a[box_rows] + poss_b[box_rows]) / 2.0
+                ok = game_poss > 0
+                box_rows = box_rows[ok]
+                self.eff_teams.append((a[ok], b[ok]))
+                self.eff_games.append(
+                    (
+                        court[box_rows], score_a[box_rows], score_b[box_rows], game_poss[ok],
+                        minutes[box_rows], np.full(len(box_rows), float(day)),
+                    )
+                )  # fmt: skip
         # A team plays at most once a day, so the teams of one day's games are distinct.
         for teams, margins in ((ia, margin), (ib, -margin)):
             self.recent[teams, self.recent_pos[teams]] = margins
@@ -418,6 +469,48 @@ class _SeasonState:
             a, b, c, m, w, self.n, self.prior, self.cfg.margin_prior_games, HOME_RIDGE
         )
 
+    def _solve_efficiency(self, day: float | None = None) -> EfficiencyRatings:
+        """The adjusted efficiency (:func:`~ncaa_eval.ratings.efficiency.efficiency_ratings`).
+
+        Weighted like :meth:`_solve`, with ``efficiency_half_life_days``.
+        """
+        cfg = self.cfg
+        if self.eff_games:
+            a, b = (np.concatenate(parts) for parts in zip(*self.eff_teams, strict=True))
+            court, pts_a, pts_b, poss, minutes, days = (
+                np.concatenate(parts) for parts in zip(*self.eff_games, strict=True)
+            )
+        else:
+            a = b = np.zeros(0, dtype=np.int64)
+            court = pts_a = pts_b = poss = minutes = days = np.zeros(0)
+        half_life = cfg.efficiency_half_life_days
+        if half_life is None or len(days) == 0:
+            w = np.ones(len(days))
+        else:
+            now = float(days.max()) if day is None else float(day)
+            w = 0.5 ** ((now - days) / half_life)
+        off0, def0, pace0 = self.eff_prior if self.eff_prior is not None else (None, None, None)
+        return efficiency_ratings(
+            a, b, court, pts_a, pts_b, poss, w, self.n,
+            cfg.efficiency_prior_games, minutes=minutes, prior_offence=off0,
+            prior_defence=def0, prior_pace=pace0,
+        )  # fmt: skip
+
+    def final_efficiency_prior(self) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+        """Next season's efficiency prior: ``efficiency_carry`` times this season's deviations.
+
+        None (the league average) when the feature is off or the season had no box score.
+        """
+        cfg = self.cfg
+        if not cfg.adjusted_efficiency or cfg.efficiency_carry == 0 or not self.eff_games:
+            return None
+        fit = self._solve_efficiency()
+        if not np.isfinite(fit.average):
+            return None
+        off, dfn, pace = fit.deviations()
+        carry = cfg.efficiency_carry
+        return carry * off, carry * dfn, carry * pace
+
     def final_margin_rating(self) -> FloatArray:
         """The margin rating from every game learned this season."""
         return self._solve() if self.cfg.margin_rating else np.zeros(self.n)
@@ -432,16 +525,25 @@ class _SeasonState:
         n_teams: int,
         system_tables: dict[str, OrdinalTable],
         force_solve: bool = False,
+        fresh_efficiency: bool = False,
     ) -> TeamSnapshot:
         """Feature values of every team before ``day`` (nothing of ``day`` itself is learned).
 
         The margin rating is re-solved every ``rating_every_days`` days, or now if
-        ``force_solve`` (the tournament snapshot, so it includes the conference tournaments).
+        ``force_solve`` (the tournament snapshot, so it includes the conference tournaments);
+        the adjusted efficiency likewise (from its first box score on), or now if
+        ``fresh_efficiency``.
         """
         cfg = self.cfg
         if cfg.margin_rating and (force_solve or day >= self.next_solve_day):
             self.rating = self._solve(day)
             self.next_solve_day = day + cfg.rating_every_days
+        if cfg.adjusted_efficiency and (fresh_efficiency or day >= self.next_eff_day):
+            self.eff = self._solve_efficiency(day) if self.eff_games else None
+            if self.eff is not None:
+                self.next_eff_day = day + cfg.rating_every_days
+        eff = self.eff
+        nan = np.full(n_teams, np.nan)
         ratings = engine.ratings
         entry = engine.entry_rating()
         elo = np.array([ratings.get(int(t), entry) for t in team_ids], dtype=np.float64)
@@ -454,6 +556,9 @@ class _SeasonState:
             elo=elo,
             margin_rating=self.rating.copy(),
             net_eff=np.where(np.isfinite(net), net, np.nan),
+            adj_off=nan if eff is None else eff.offence,
+            adj_def=nan if eff is None else eff.defence,
+            adj_tempo=nan if eff is None else eff.tempo,
             form_margin=form,
             win_pct=win_pct,
             ordinal=(
@@ -465,6 +570,41 @@ class _SeasonState:
                 system: table.as_of(season, day, n_teams) for system, table in system_tables.items()
             },
         )
+
+
+def require_box_scores(features: FeatureSet, seasons: list[int], league: League) -> None:
+    """Refuse to forecast a season without box scores when the adjusted efficiency is asked for.
+
+    Earlier seasons without box scores may still be training rows (their values are NaN); a
+    forecast season must have them, or its forecasts would rest on nothing.
+
+    Raises:
+        NcaaEvalError: ``features.adjusted_efficiency`` is on and a season of ``seasons`` has no
+            regular-season box score; the message names the seasons that have them.
+    """
+    if not features.config.adjusted_efficiency:
+        return
+    have = sorted(features.box_score_seasons)
+    missing = sorted(set(seasons) - set(have))
+    if not missing:
+        return
+    name = LEAGUE_NAMES.get(league, league)
+    if not have:
+        has, fix = f"the {name}'s data has none", "import Kaggle's detailed results"
+    else:
+        # Contiguous up to the last season read: the store may hold later seasons with them too.
+        last_read = int(features.frame["season"].max()) if len(features.frame) else None
+        if have == list(range(have[0], have[-1] + 1)) and have[-1] == last_read:
+            has = f"the {name}'s data has them from {have[0]} on"
+        else:
+            has = f"the {name}'s data has them for {_ranges(have)} only"
+        before = missing[-1] < have[0]
+        fix = f"start at {have[0]} or later" if before else f"forecast {_ranges(have)} only"
+    which = f"seasons {_ranges(missing)} have" if len(missing) > 1 else f"season {missing[0]} has"
+    raise NcaaEvalError(
+        f"features.adjusted_efficiency needs box scores; {has}, and {which} none: {fix}, or set "
+        "adjusted_efficiency to false."
+    )
 
 
 def _coverage_notes(frame: pd.DataFrame, columns: list[str]) -> list[str]:
@@ -503,4 +643,5 @@ __all__ = [
     "feature_direction",
     "ordinal_column",
     "pair_rows",
+    "require_box_scores",
 ]
