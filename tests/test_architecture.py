@@ -94,7 +94,7 @@ EXCLUSIVE = {
     "optuna": "ncaa_eval.tuning",
 }
 #: Imported inside functions only (each costs from a few hundred milliseconds to a second).
-LATE = frozenset({"mlflow", "xgboost", "sklearn", "matplotlib", "optuna", "sqlalchemy"})
+LATE = frozenset({"mlflow", "xgboost", "sklearn", "scipy", "matplotlib", "optuna", "sqlalchemy"})
 #: The run's MLflow Model as "models from code": MLflow runs this file when it loads a model, and
 #: nothing of ours imports it (checked below), so its class may subclass MLflow's at load.
 MODELS_FROM_CODE = "ncaa_eval.tracking.pyfunc_model"

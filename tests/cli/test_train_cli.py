@@ -30,6 +30,7 @@ from ncaa_eval.evaluation.walk_forward import play_in_mask
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.model.elo import EloConfig
 from ncaa_eval.model.logistic_regression import LogisticRegressionModel
+from ncaa_eval.model.registry import list_models
 from ncaa_eval.tracking import RunStore
 from tests.conftest import Invoke
 from tests.helpers.mlflow_store import MLFLOW_ENV_VARS, assert_no_active_run, sqlite_uri
@@ -292,7 +293,8 @@ MISSING = "<missing data dir>"
         pytest.param(
             ["--model", "nope"],
             None,
-            r"Unknown model 'nope'\. Available: elo, logistic_regression, xgboost\b",
+            # Every registered model, in order.
+            rf"Unknown model 'nope'\. Available: {re.escape(', '.join(list_models()))}\.$",
             id="unknown-model",
         ),
         pytest.param([], "k = 30", r"is not valid JSON \(line 1, column 1", id="config-not-json"),

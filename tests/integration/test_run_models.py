@@ -1,8 +1,8 @@
 """Every run's MLflow Model, the Model Registry, serving and lineage, with real MLflow parts.
 
 One real SQLite store holds Elo runs on the real Kaggle data (men and women, 2013-2014: their
-model answers for 2014) and logistic regression and XGBoost runs on the demo league. The model is
-loaded by MLflow itself (``mlflow.pyfunc.load_model`` with pickle refused, ``mlflow models
+model answers for 2014) and logistic regression, XGBoost and ensemble runs on the demo league. The
+model is loaded by MLflow itself (``mlflow.pyfunc.load_model`` with pickle refused, ``mlflow models
 predict`` and ``mlflow models serve`` as real processes), registered through the CLI, and its
 numbers are held against ``predictions.parquet`` and ``ncaa-eval predict``.
 """
@@ -121,7 +121,7 @@ def store(
         women = _train(uri, kaggle_store, "elo", "W", SEASON - 1, SEASON)
         demo_runs = {
             m: _train(uri, demo_store, m, "M", 2024, 2025)
-            for m in ("logistic_regression", "xgboost")
+            for m in ("logistic_regression", "xgboost", "ensemble")
         }
         yield Store(uri, root, kaggle_store, demo_store, men, women, demo_runs)
     assert_no_active_run()
@@ -162,7 +162,7 @@ def _all_pairs(teams: list[int], season: int) -> pd.DataFrame:
 
 
 @pytest.mark.kaggle
-@pytest.mark.parametrize("which", ["men", "women", "logistic_regression", "xgboost"])
+@pytest.mark.parametrize("which", ["men", "women", "logistic_regression", "xgboost", "ensemble"])
 def test_the_run_model_loads_without_pickle_and_gives_the_runs_predictions(
     which: str, store: Store
 ) -> None:
@@ -255,6 +255,25 @@ def test_the_model_mlflow_predict_and_ncaa_eval_predict_agree_on_every_pair(
     assert done.returncode == 0, done.stderr[-3000:]
     served = json.loads((tmp_path / "o.json").read_text())["predictions"]
     np.testing.assert_allclose(served, by_model, rtol=0, atol=1e-9)
+
+
+def test_mlflow_models_predict_serves_an_ensemble_with_its_members(
+    store: Store, tmp_path: Path
+) -> None:
+    """A fresh process (`mlflow models predict`) loads the ensemble's members from its folder."""
+    run_id = store.demo_runs["ensemble"]
+    last = _predictions(store, run_id)
+    last = last[last["season"] == last["season"].max()]
+    csv = tmp_path / "in.csv"
+    last[["season", "team_a_id", "team_b_id"]].to_csv(csv, index=False)
+    done = subprocess.run(
+        [str(BIN / "mlflow"), "models", "predict", "-m", f"runs:/{run_id}/model", "-i", str(csv),
+         "-t", "csv", "--env-manager", "local", "-o", str(tmp_path / "o.json")],
+        env=store.env(), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    served = json.loads((tmp_path / "o.json").read_text())["predictions"]
+    np.testing.assert_allclose(served, last["pred_win_prob"].to_numpy(), rtol=0, atol=1e-9)
 
 
 @pytest.mark.kaggle

@@ -33,6 +33,7 @@ from ncaa_eval.model.base import (
     Model,
     ModelConfig,
     StatefulModel,
+    fit_inputs,
 )
 from ncaa_eval.model.registry import get_model, list_models
 from ncaa_eval.transform.feature_serving import FeatureConfig, FeatureSet, StatefulFeatureServer
@@ -41,8 +42,9 @@ from ncaa_eval.transform.serving import ChronologicalDataServer
 
 MODEL_NAMES = list_models()
 STATEFUL = [n for n in MODEL_NAMES if get_model(n).stateful]
-#: Seasons of the demo store the models learn from; the last one's tournament is forecast.
-SEASONS = [2021, 2022, 2023]
+#: Seasons of the demo store the models learn from; the last one's tournament is forecast. Three
+#: earlier tournaments: the margin model fits its spread on them (spread_min_seasons=3).
+SEASONS = [2020, 2021, 2022, 2023]
 TEST_SEASON = SEASONS[-1]
 #: Pickle streams (protocol 2+) start with the PROTO opcode.
 PICKLE_PROTO = b"\x80"
@@ -213,12 +215,14 @@ def _held_out(frame: pd.DataFrame) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def split(
-    games: pd.DataFrame, served: Callable[[FeatureConfig], FeatureSet]
+    games: pd.DataFrame, served: Callable[[FeatureConfig], FeatureSet], demo_store: Path
 ) -> Callable[[str], Split]:
     """The data a model of this name learns from and is tested on."""
 
     def make(name: str) -> Split:
         cls = get_model(name)
+        if cls.composite:
+            return _composite_split(cls, ParquetRepository(demo_store))
         if issubclass(cls, StatefulModel):
             test = _held_out(games)
             return Split(
@@ -234,12 +238,38 @@ def split(
         test = _held_out(frame)
         train = ~test & (frame["is_tournament"] | (frame["day_num"] >= min_day))
         return Split(
-            frame.loc[train, cols],
+            # The features, and the game columns the model declares it is fitted on.
+            fit_inputs(cls, frame.loc[train], cols),
             frame.loc[train, "team_a_won"].to_numpy(dtype=np.int64),
             frame.loc[test, cols],
         )
 
     return make
+
+
+def _composite_split(cls: type[Model], repository: ParquetRepository) -> Split:
+    """A composite model learns from its members' probabilities: each member walks forward over
+    :data:`SEASONS` (history from the first), the blend learns from the earlier tournaments'
+    forecasts and forecasts the last one's."""
+    from ncaa_eval.evaluation.walk_forward import walk_forward
+    from ncaa_eval.model.ensemble import EnsembleModel
+
+    model = cls()
+    assert isinstance(model, EnsembleModel)
+    columns, won = {}, None
+    for name in model.members:
+        factory = model.member_factory(name)
+        walked = walk_forward(factory, repository, "M", SEASONS[0], TEST_SEASON,
+                              history_from=SEASONS[0]).predictions  # fmt: skip
+        walked = walked.set_index(["season", "game_id"])
+        columns[name] = walked["pred_win_prob"]
+        won = walked["team_a_won"]
+    X = pd.DataFrame(columns)
+    assert won is not None
+    assert not X.isna().any().any()  # every member forecast the same games
+    test = X.index.get_level_values("season") == TEST_SEASON
+    labels = won.reindex(X.index).to_numpy(dtype=np.int64)
+    return Split(X[~test].reset_index(drop=True), labels[~test], X[test].reset_index(drop=True))
 
 
 @dataclass(frozen=True)
@@ -460,6 +490,23 @@ def test_stateful_swapped_pair_gives_the_complement(
     home = result.model.predict_proba(regular.assign(team_a_loc="H"))
     away = result.model.predict_proba(regular.assign(team_a_loc="A"))
     assert (home >= away).all()
+
+
+def test_the_game_columns_a_model_is_fitted_on_are_served_ones() -> None:
+    """``fit_columns`` name game columns every served frame has; a stateful model gets them all."""
+    for name in MODEL_NAMES:
+        cls = get_model(name)
+        assert set(cls.fit_columns) <= set(GAME_COLUMNS), name
+        assert len(set(cls.fit_columns)) == len(cls.fit_columns), name
+
+
+def test_every_composite_model_declares_itself() -> None:
+    from ncaa_eval.model.ensemble import EnsembleModel
+
+    for name in MODEL_NAMES:
+        cls = get_model(name)
+        assert cls.composite == issubclass(cls, EnsembleModel)
+        assert not (cls.composite and cls.stateful)
 
 
 def test_every_stateful_model_declares_itself() -> None:

@@ -28,7 +28,7 @@ from ncaa_eval.model.packaged import (
     write_packaged,
 )
 from ncaa_eval.model.registry import get_model, list_models
-from ncaa_eval.training.packaging import last_season_teams
+from ncaa_eval.training.packaging import last_season_teams, package_result
 
 MODEL_NAMES = list_models()
 START, END = 2022, 2023
@@ -60,16 +60,8 @@ def packaged(
             result = walk_forward(cls, repository, "M", START, END)
             assert result.forecaster is not None
             folder = tmp_path_factory.mktemp(f"packaged-{name}") / "forecaster"
-            write_packaged(
-                folder,
-                forecaster=result.forecaster,
-                league="M",
-                season=result.seasons[-1],
-                state=last_season_teams(result, repository),
-                feature_columns=(
-                    None if result.feature_set is None else result.feature_set.feature_columns
-                ),
-            )
+            # As a run packages it: an ensemble's members inside it, each with its own teams.
+            package_result(folder, result, repository)
             cache[name] = Packaged(result, load_packaged(folder), folder)
         return cache[name]
 
@@ -182,3 +174,48 @@ def test_a_team_against_itself_and_a_bad_court_are_refused(
                  "team_a_loc": ["X"]}
             )
         )  # fmt: skip
+
+
+def test_a_package_with_the_adjusted_efficiency_gives_the_walk_forward_forecasts(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    from ncaa_eval.model.base import TUNED_MODEL_FEATURES
+    from ncaa_eval.model.logistic_regression import (
+        LogisticRegressionConfig,
+        LogisticRegressionModel,
+    )
+
+    features = TUNED_MODEL_FEATURES.model_copy(update={"adjusted_efficiency": True})
+    config = LogisticRegressionConfig(features=features)
+    repository = ParquetRepository(demo_store)
+    result = walk_forward(lambda: LogisticRegressionModel(config), repository, "M", END, END)
+    assert result.forecaster is not None
+    assert result.feature_set is not None
+    assert "adj_margin_diff" in result.feature_set.feature_columns
+    folder = write_packaged(
+        tmp_path / "forecaster",
+        forecaster=result.forecaster,
+        league="M",
+        season=END,
+        state=last_season_teams(result, repository),
+        feature_columns=result.feature_set.feature_columns,
+    )
+    teams = pd.read_parquet(folder / TEAMS_FILE)
+    assert teams[["adj_off", "adj_def", "adj_tempo"]].notna().all().all()
+    preds = result.predictions
+    got = load_packaged(folder).predict(preds[["season", "team_a_id", "team_b_id"]])
+    np.testing.assert_allclose(got, preds["pred_win_prob"].to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_a_package_written_before_the_adjusted_efficiency_still_loads(
+    packaged: Callable[[str], Packaged], tmp_path: Path
+) -> None:
+    import shutil
+
+    p = packaged("logistic_regression")
+    old = shutil.copytree(p.folder, tmp_path / "old")
+    teams = pd.read_parquet(old / TEAMS_FILE)
+    teams.drop(columns=["adj_off", "adj_def", "adj_tempo"]).to_parquet(old / TEAMS_FILE)
+    frame = pd.DataFrame({"season": END, "team_a_id": p.forecaster.tournament_teams[:4],
+                          "team_b_id": p.forecaster.tournament_teams[4:8]})  # fmt: skip
+    np.testing.assert_array_equal(load_packaged(old).predict(frame), p.forecaster.predict(frame))

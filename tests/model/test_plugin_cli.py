@@ -262,6 +262,50 @@ def test_the_cli_lists_and_trains_a_plugin(
     assert (exported[0] / "predictions.parquet").is_file()
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning:mlflow.types.utils")
+def test_a_plugin_can_be_a_member_of_an_ensemble(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    run_cli: Invoke,
+    demo_store: Path,
+    tracking_uri: str,
+) -> None:
+    """The ensemble blends a plugin like a built-in, its config completed by the plugin's class,
+    and the run's MLflow Model carries it."""
+    from mlflow.tracking import MlflowClient
+
+    from ncaa_eval.tracking import RunStore
+
+    install(monkeypatch, write_plugin(tmp_path / "plugin", MY_PLUGIN))
+    registry.refresh()
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {"members": ["elo", "my_plugin"], "member_configs": {"my_plugin": {"slope": 0.04}}}
+        )
+    )
+    run_cli(
+        "train", "--model", "ensemble", "--data-dir", str(demo_store), "--config", str(config),
+        "--start-year", "2024", "--end-year", "2025", "--tracking-uri", tracking_uri,
+        "--output-dir", str(tmp_path / "out"),
+    )  # fmt: skip
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(DEMO_EXPERIMENT)
+    assert experiment is not None
+    [run] = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.params["member_configs.my_plugin.slope"] == "0.04"
+    assert run.data.params["member_configs.my_plugin.floor"] == "0.02"  # the plugin's default
+    run_id = run.info.run_id
+    preds = RunStore(tracking_uri).load_predictions(run_id)
+    last = preds[preds["season"] == 2025]
+    model = load_model_without_pickle(tracking_uri, f"runs:/{run_id}/model")
+    got = model.predict(last[["season", "team_a_id", "team_b_id"]])
+    assert list(got) == pytest.approx(list(last["pred_win_prob"]), abs=1e-9)
+    members = model.unwrap_python_model().forecaster.members
+    assert type(members["my_plugin"].model).__module__ == PLUGIN_MODULE
+
+
 def test_a_plugin_config_is_validated_by_the_cli(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run_cli: Invoke, demo_store: Path
 ) -> None:

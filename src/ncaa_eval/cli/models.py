@@ -27,7 +27,7 @@ def _fields(
             continue
         dotted = f"{prefix}{name}"
         type_name = getattr(info.annotation, "__name__", str(info.annotation))
-        shown = json.dumps(default) if not isinstance(default, str) else default
+        shown = _shown(default)
         rows.append(
             (
                 dotted,
@@ -38,6 +38,20 @@ def _fields(
             )
         )
     return rows
+
+
+def _shown(default: Any) -> str:
+    """A default for the table; a mapping of groups (an ensemble's member configs) by its keys,
+    each group being shown in its own model's table."""
+    if isinstance(default, str):
+        return default
+    if (
+        isinstance(default, Mapping)
+        and default
+        and all(isinstance(v, Mapping) for v in default.values())
+    ):
+        return "{" + ", ".join(f"{json.dumps(k)}: {{...}}" for k in default) + "}"
+    return json.dumps(default)
 
 
 @click.command()
@@ -64,6 +78,7 @@ def models(as_json: bool) -> None:
             out[name] = {
                 "class": f"{cls.__module__}.{cls.__qualname__}",
                 "stateful": cls.stateful,
+                "composite": cls.composite,
                 "config": cls.config_class().model_dump(mode="json"),
                 "search": declared_space(cls.config_class, name).to_json()["search"],
             }
@@ -73,7 +88,7 @@ def models(as_json: bool) -> None:
         cls = get_model(name)
         space = declared_space(cls.config_class, name)
         search = {d.name: d.describe() for d in space.dimensions}
-        kind = "stateful" if cls.stateful else "stateless"
+        kind = "composite" if cls.composite else "stateful" if cls.stateful else "stateless"
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         table = Table(title=f"{name}  ({kind}, {cls.__module__}.{cls.__qualname__})", caption=doc)
         for col in ("field", "type", "default", "search", "description"):

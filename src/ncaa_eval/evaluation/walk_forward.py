@@ -9,6 +9,9 @@ games are predicted but not scored, as Kaggle does (``../shared/FORECASTING.md``
   predict the tournament, then learn from the tournament before the next season.
 * A stateless :class:`~ncaa_eval.model.base.Model` is served leakage-free features once; for each
   season a fresh model is fitted on the rows before that season's tournament and predicts it.
+* An ensemble (:class:`~ncaa_eval.model.ensemble.EnsembleModel`) runs each member's own
+  walk-forward once, then for each season fits its blend on the members' forecasts of the
+  tournaments before it only, and forecasts the season: a walk-forward inside the walk-forward.
 
 At the end the model is fitted on everything through ``end`` (the model a run keeps for later
 seasons). The model as it forecast the last season (``forecaster``) is kept too: it is what a
@@ -18,8 +21,9 @@ run's MLflow Model serves.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,8 +33,20 @@ from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.evaluation.metrics import MetricSet, compute_metrics, metrics_by_season
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
-from ncaa_eval.model.base import GAME_COLUMNS, FeatureModelConfig, Model, StatefulModel
-from ncaa_eval.transform.feature_serving import FeatureConfig, FeatureSet, StatefulFeatureServer
+from ncaa_eval.model.base import (
+    GAME_COLUMNS,
+    FeatureModelConfig,
+    Model,
+    StatefulModel,
+    fit_inputs,
+)
+from ncaa_eval.model.ensemble import BlendFit, EnsembleModel, blend
+from ncaa_eval.transform.feature_serving import (
+    FeatureConfig,
+    FeatureSet,
+    StatefulFeatureServer,
+    require_box_scores,
+)
 from ncaa_eval.transform.matchups import conference_map, orient_games
 from ncaa_eval.transform.serving import ChronologicalDataServer
 
@@ -59,6 +75,9 @@ class WalkForwardResult:
     #: The model exactly as it forecast the last season's tournament: fitted (or walked) on the
     #: games before it, no game of that tournament learned.
     forecaster: Model | None = None
+    #: An ensemble's members' own walk-forwards, by member name (empty for other models, and
+    #: for a search, whose ensemble reuses the members' forecasts kept on the history).
+    members: dict[str, WalkForwardResult] = field(default_factory=dict)
 
     @property
     def scored(self) -> pd.DataFrame:
@@ -143,6 +162,9 @@ class WalkHistory:
     seeds: pd.DataFrame
     _games: pd.DataFrame | None = None
     _features: dict[FeatureConfig, FeatureSet] = field(default_factory=dict)
+    #: An ensemble's members' forecasts, by (member, config) then season: a search walks the
+    #: members once, whatever blend settings its trials draw.
+    _member_forecasts: dict[tuple[str, str], dict[int, pd.DataFrame]] = field(default_factory=dict)
 
     def oriented_games(self) -> pd.DataFrame:
         """Every game walked, team A the lower id, in (season, day, game id) order."""
@@ -226,7 +248,9 @@ def walk_forward(
         history = prepare_history(repository, league, start, end, history_from)
     hooks = _Hooks(history.seeds, on_season, on_predictions)
     probe = model_factory()
-    if isinstance(probe, StatefulModel):
+    if isinstance(probe, EnsembleModel):
+        result = _walk_composite(probe, history, hooks, fit_final)
+    elif isinstance(probe, StatefulModel):
         result = _walk_stateful(probe, history, hooks)
     else:
         result = _walk_stateless(model_factory, probe, history, hooks, fit_final)
@@ -312,6 +336,7 @@ def _walk_stateless(
     else:
         feature_config, min_day = FeatureConfig(), FeatureModelConfig().train_min_day
     features = history.features(feature_config)
+    require_box_scores(features, history.seasons, history.league)
     frame = features.frame
     cols = features.feature_columns
     seasons = history.seasons
@@ -320,13 +345,13 @@ def _walk_stateless(
         train = frame[training_mask(frame, season, min_day)]
         test = frame[(frame["season"] == season) & frame["is_tournament"]]
         model = model_factory()
-        model.fit(train[cols], train["team_a_won"].to_numpy())
+        model.fit(fit_inputs(model, train, cols), train["team_a_won"].to_numpy())
         frames.append(hooks.season_done(season, test, model.predict_proba(test[cols])))
     final = model
     if fit_final:
         final = model_factory()
         last = frame[training_mask(frame, seasons[-1] + 1, min_day)]
-        final.fit(last[cols], last["team_a_won"].to_numpy())
+        final.fit(fit_inputs(final, last, cols), last["team_a_won"].to_numpy())
     return WalkForwardResult(
         predictions=pd.concat(frames, ignore_index=True),
         model=final,
@@ -338,6 +363,139 @@ def _walk_stateless(
         notes=features.notes,
         forecaster=model,
     )
+
+
+def _walk_composite(
+    ensemble: EnsembleModel, history: WalkHistory, hooks: _Hooks, fit_final: bool
+) -> WalkForwardResult:
+    """An ensemble: each member walks forward once, over the forecast seasons and the
+    ``blend_seasons`` tournaments before them; then each season's blend is fitted on the members'
+    forecasts of the tournaments before it (main draw, played) and forecasts the season."""
+    config = ensemble.config
+    names = ensemble.members
+    seasons = history.seasons
+    factories = {name: ensemble.member_factory(name) for name in names}
+    probes = [factory() for factory in factories.values()]
+    if any(isinstance(probe, StatefulModel) for probe in probes):
+        history.oriented_games()  # computed once, shared by every member's view of the history
+    earlier = _played_before(history, seasons[0])
+    for probe in probes:
+        earlier = [s for s in earlier if _can_forecast(probe, history, s)]
+    walked = [*earlier[-config.blend_seasons :], *seasons]
+    view = replace(history, seasons=walked)
+    results: dict[str, WalkForwardResult] = {}
+    for name, factory in factories.items():
+        if fit_final:
+            results[name] = walk_forward(
+                factory, history.repository, history.league, walked[0], walked[-1], history=view
+            )
+    forecasts = {
+        name: results[name].predictions if fit_final else _member_forecasts(view, name, factory)
+        for name, factory in factories.items()
+    }
+    table = _member_table(forecasts)
+    probabilities = table[list(names)].to_numpy(dtype=np.float64)
+    scored = (~table["is_play_in"] & table["team_a_won"].notna()).to_numpy(dtype=bool)
+    won = table["team_a_won"].to_numpy(dtype=np.float64)
+    season_of = table["season"].to_numpy()
+
+    def fitted_before(season: int) -> BlendFit:
+        tournaments = [s for s in walked if s < season][-config.blend_seasons :]
+        rows = scored & np.isin(season_of, tournaments)
+        return ensemble.fit_blend(probabilities[rows], won[rows], tuple(tournaments))
+
+    by_season: dict[int, BlendFit] = {}
+    frames = []
+    for season in seasons:
+        by_season[season] = fitted = fitted_before(season)
+        rows = season_of == season
+        p = blend(probabilities[rows], fitted.weights)
+        frames.append(hooks.season_done(season, table[rows], p))
+    last = seasons[-1]
+    forecasters = {name: r.forecaster for name, r in results.items() if r.forecaster is not None}
+    forecaster = EnsembleModel.assemble(config, by_season[last], by_season, forecasters, last)
+    final = forecaster
+    if fit_final:
+        finals = {name: r.model for name, r in results.items()}
+        final = EnsembleModel.assemble(config, fitted_before(last + 1), by_season, finals)
+    notes = [note for r in results.values() for note in r.notes]
+    return WalkForwardResult(
+        predictions=pd.concat(frames, ignore_index=True),
+        model=final,
+        league=history.league,
+        start=seasons[0],
+        end=last,
+        seasons=seasons,
+        notes=list(dict.fromkeys(notes)),
+        forecaster=forecaster,
+        members=results,
+    )
+
+
+def _played_before(history: WalkHistory, start: int) -> list[int]:
+    """The seasons of the history before ``start`` whose tournament was played."""
+    server = history.server
+    return [
+        s
+        for s in history.history
+        if s < start and server.has_tournament(s) and len(server.season(s).tournament)
+    ]
+
+
+def _can_forecast(model: Model, history: WalkHistory, season: int) -> bool:
+    """Whether ``model`` can forecast ``season``: one reading the adjusted efficiency needs the
+    season's box scores (:func:`require_box_scores`), so an ensemble's blend learns only from
+    earlier tournaments every member forecast."""
+    config = model.get_config()
+    if model.stateful or not isinstance(config, FeatureModelConfig):
+        return True
+    if not config.features.adjusted_efficiency:
+        return True
+    return season in history.features(config.features).box_score_seasons
+
+
+def _member_forecasts(view: WalkHistory, name: str, factory: Callable[[], Model]) -> pd.DataFrame:
+    """Member ``name``'s forecasts of ``view.seasons``, walked only for seasons not kept yet.
+
+    A season's forecast does not depend on the range walked (each comes from the games before
+    that tournament alone), so forecasts kept from an earlier walk are reused as they are.
+    """
+    key = (name, json.dumps(factory().get_config().model_dump(mode="json"), sort_keys=True))
+    kept = view._member_forecasts.setdefault(key, {})
+    missing = [s for s in view.seasons if s not in kept]
+    if missing:
+        span = [s for s in view.seasons if missing[0] <= s <= missing[-1]]
+        walked = walk_forward(
+            factory,
+            view.repository,
+            view.league,
+            span[0],
+            span[-1],
+            history=replace(view, seasons=span),
+            fit_final=False,
+        )
+        frame = walked.predictions
+        for season in span:
+            kept[season] = frame[frame["season"] == season].reset_index(drop=True)
+    return pd.concat([kept[s] for s in view.seasons], ignore_index=True)
+
+
+def _member_table(forecasts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per game the members forecast, each member's probability in a column of its name.
+
+    Raises:
+        RuntimeError: two members forecast different games (a bug: both read the same store).
+    """
+    names = list(forecasts)
+    keys = ["season", "game_id"]
+    first = forecasts[names[0]]
+    table = first.drop(columns="pred_win_prob").assign(**{names[0]: first["pred_win_prob"]})
+    for name in names[1:]:
+        other = forecasts[name][[*keys, "pred_win_prob"]].rename(columns={"pred_win_prob": name})
+        table = table.merge(other, on=keys, how="left", validate="one_to_one")
+        if len(other) != len(first) or table[name].isna().any():
+            raise RuntimeError(f"Members {names[0]} and {name} forecast different games.")
+    return table
 
 
 def _prediction_frame(rows: pd.DataFrame, p: np.ndarray[Any, Any]) -> pd.DataFrame:

@@ -28,9 +28,20 @@ from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.forecast.court import court_sign, tournament_court
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
-from ncaa_eval.model.base import GAME_COLUMNS, FeatureModelConfig, Model, StatefulModel
+from ncaa_eval.model.base import (
+    GAME_COLUMNS,
+    FeatureModelConfig,
+    Model,
+    StatefulModel,
+    fit_inputs,
+)
+from ncaa_eval.model.ensemble import MEMBERS_DIR, EnsembleConfig, EnsembleModel, blend
 from ncaa_eval.model.registry import get_model
-from ncaa_eval.transform.feature_serving import FeatureConfig, StatefulFeatureServer
+from ncaa_eval.transform.feature_serving import (
+    FeatureConfig,
+    StatefulFeatureServer,
+    require_box_scores,
+)
 from ncaa_eval.transform.matchups import conference_map, orient_games, pair_rows
 from ncaa_eval.transform.serving import ChronologicalDataServer
 
@@ -151,6 +162,9 @@ def forecast_pairs(
         )
     use_saved = season > end_year and model_dir is not None
     ids = np.array(sorted(set(team_ids)), dtype=np.int64)
+    if isinstance(config, EnsembleConfig):
+        p = _composite(config, end_year, model_dir, repository, league, season, ids.tolist())
+        return PairForecast.from_upper(season, league, ids, p, refit=not use_saved)
     conferences = conference_map(repository.conferences(league))
     server = ChronologicalDataServer(repository, league, history)
     start_day = server.tournament_start_day(season) if season in history else 134
@@ -165,6 +179,60 @@ def forecast_pairs(
     else:
         p = _stateless(cls, config, use_saved, model_dir, repository, league, history, rows, season)
     return PairForecast.from_upper(season, league, ids, p, refit=not use_saved)
+
+
+def _composite(
+    config: EnsembleConfig,
+    end_year: int,
+    model_dir: Path | None,
+    repository: ParquetRepository,
+    league: League,
+    season: int,
+    team_ids: list[int],
+) -> npt.NDArray[np.float64]:
+    """An ensemble: each member's pairs, from its saved model in the ensemble's folder after the
+    run's years and refit before, blended with the weights the run's walk-forward forecast the
+    season with (after its years, the blend it kept for later seasons)."""
+    saved = EnsembleModel.load(model_dir) if model_dir is not None else None
+    weights = None if saved is None else saved.weights_for(season, end_year)
+    if weights is None:
+        weights = _blend_before(config, repository, league, season)
+    later = season > end_year and model_dir is not None
+    members = []
+    for name in config.members:
+        forecast = forecast_pairs(
+            name,
+            config.member_configs[name],
+            end_year,
+            model_dir / MEMBERS_DIR / name if later and model_dir is not None else None,
+            repository,
+            league,
+            season,
+            team_ids,
+        )
+        a, b = np.triu_indices(len(forecast.team_ids), k=1)
+        members.append(forecast.prob[a, b])
+    return blend(np.column_stack(members), weights)
+
+
+def _blend_before(
+    config: EnsembleConfig, repository: ParquetRepository, league: League, season: int
+) -> npt.NDArray[np.float64]:
+    """The ensemble's weights refit on its members' forecasts of the ``blend_seasons``
+    tournaments before ``season`` (equal weights when there is none), as its walk-forward did."""
+    from ncaa_eval.evaluation.walk_forward import walk_forward
+
+    history = [s for s in repository.seasons_available(league) if s < season]
+    server = ChronologicalDataServer(repository, league, history or None)
+    played = [s for s in history if server.has_tournament(s) and len(server.season(s).tournament)]
+    if not played:
+        return np.full(len(config.members), 1.0 / len(config.members))
+    # The blend a walk-forward ending with the last of them keeps for the seasons after it.
+    result = walk_forward(lambda: EnsembleModel(config), repository, league, played[-1], played[-1])
+    model = result.model
+    assert isinstance(model, EnsembleModel)
+    assert model.blend_ is not None
+    return model.blend_.weights
 
 
 def _stateful(
@@ -221,6 +289,7 @@ def _stateless(
     else:
         feature_config, min_day = FeatureConfig(), FeatureModelConfig().train_min_day
     features = StatefulFeatureServer(feature_config).serve(repository, league, history)
+    require_box_scores(features, [season], league)
     if season not in features.tournament_snapshots:
         raise NcaaEvalError(
             f"Season {season} has no tournament to forecast in the {league} data "
@@ -233,7 +302,8 @@ def _stateless(
     else:
         frame = features.frame
         train = frame[training_mask(frame, season, min_day)]
-        model = cls(config).fit(train[features.feature_columns], train["team_a_won"].to_numpy())
+        X_train = fit_inputs(cls, train, features.feature_columns)
+        model = cls(config).fit(X_train, train["team_a_won"].to_numpy())
     return model.predict_proba(X)
 
 

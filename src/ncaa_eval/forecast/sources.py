@@ -22,6 +22,7 @@ from ncaa_eval.forecast.pairs import PairForecast, forecast_pairs, season_teams,
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
 from ncaa_eval.model.packaged import PackagedForecaster
+from ncaa_eval.model.registry import get_model
 from ncaa_eval.tracking import ModelRun, RunStore
 from ncaa_eval.tracking.artifacts import download_model_dir
 
@@ -175,12 +176,10 @@ def forecast_source(
         if all_teams
         else tournament_teams(repository, source.league, season)
     )
+    # An ensemble also reads the weights its walk-forward used for a season within its years.
+    saved = season > run.end_year or get_model(run.model_type).composite
     with tempfile.TemporaryDirectory(prefix="ncaa-eval-model-") as tmp:
-        model_dir = (
-            download_model_dir(source.store, run.run_id, Path(tmp))
-            if season > run.end_year
-            else None
-        )
+        model_dir = download_model_dir(source.store, run.run_id, Path(tmp)) if saved else None
         forecast = forecast_pairs(
             run.model_type,
             run.hyperparameters,

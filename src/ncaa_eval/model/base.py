@@ -3,11 +3,17 @@
 A model predicts ``P(team A wins)`` for each row of a matchup frame, team A being the lower
 TeamID. Two kinds exist:
 
-* :class:`Model` (stateless): learns from a feature matrix. ``fit(X, y)`` sees only the feature
-  columns the feature server produced; ``predict_proba(X)`` returns one probability per row.
+* :class:`Model` (stateless): learns from a feature matrix. ``fit(X, y)`` sees the feature
+  columns the feature server produced, plus the game columns the model names in
+  :attr:`Model.fit_columns` (a margin model's scores, a season's structure; :func:`fit_inputs`
+  builds that ``X``); ``predict_proba(X)`` gets the feature columns only and returns one
+  probability per row.
 * :class:`StatefulModel`: walks games in time order (Elo). ``X`` holds the game metadata columns
   (:data:`GAME_COLUMNS`); ``update`` predicts each game from the state before it, then learns from
   it; ``predict_proba`` predicts from the current state and learns nothing.
+
+A third, composite, kind blends other models (:attr:`Model.composite`, the ``ensemble``): ``X``
+holds the members' probabilities, one column per member, and the walk-forward runs the members.
 
 Configs are frozen Pydantic models with ``extra="forbid"``; every field has a default, a constraint
 and a description, so ``ncaa-eval models`` can list them and ``--config`` can validate overrides.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -136,6 +143,9 @@ class Model(ABC):
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     #: True for models that walk games in time order and need :data:`GAME_COLUMNS`.
     stateful: ClassVar[bool] = False
+    #: True for a model that blends other registered models (``ensemble``): its ``X`` holds the
+    #: members' probabilities, one column per member, and the walk-forward runs the members.
+    composite: ClassVar[bool] = False
     #: The registry name; set by :func:`ncaa_eval.model.registry.register_model`.
     name: ClassVar[str] = ""
     #: Distributions a fitted model needs to predict, beyond ncaa-eval's own (pinned to the
@@ -143,6 +153,10 @@ class Model(ABC):
     pip_requirements: ClassVar[tuple[str, ...]] = ()
     #: What :meth:`learned` returns, in a few words (shown above the table by ``runs show``).
     learned_title: ClassVar[str] = ""
+    #: Game columns of the served frame (:data:`GAME_COLUMNS`) that :meth:`fit` receives in ``X``
+    #: besides the feature columns (e.g. the scores, for a model of the margin); every caller
+    #: passes them through :func:`fit_inputs`. :meth:`predict_proba` never gets them.
+    fit_columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         if config is None:
@@ -219,6 +233,22 @@ class Model(ABC):
     @abstractmethod
     def _load_state(self, path: Path) -> None:
         """Read the learned state written by :meth:`_save_state`."""
+
+
+def fit_inputs(
+    model: Model | type[Model], frame: pd.DataFrame, feature_columns: Sequence[str]
+) -> pd.DataFrame:
+    """The ``X`` a stateless model is fitted on: the feature columns of the served ``frame``, then
+    the game columns the model declares in :attr:`Model.fit_columns`.
+
+    Raises:
+        ValueError: ``frame`` lacks a column the model declares.
+    """
+    extra = [c for c in model.fit_columns if c not in feature_columns]
+    missing = [c for c in extra if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{model.name or 'The model'}: fit needs the game column(s) {missing}.")
+    return frame[[*feature_columns, *extra]]
 
 
 class StatefulModel(Model):

@@ -10,6 +10,8 @@ answer ``P(team A beats team B)`` for any pair of that season's Division I teams
     ``model/``           the model's own files (:meth:`Model.save`: JSON, XGBoost UBJ; no pickle)
     ``teams.parquet``    one row per team of the season: ``team_id``, ``conference``, ``seed``
                          and, for a stateless model, the team's pre-tournament feature values
+    ``members/<name>/``  an ensemble's members, each a packaged folder of its own (its
+                         ``model/`` holds the blend: the weights it forecast the season with)
 
 Nothing in it has seen a game of that season's tournament: the model fitted through it (which
 ``predict`` carries on to later seasons) is a separate artifact of the run.
@@ -21,6 +23,7 @@ A team or season the package does not know is refused with an error naming it
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ import pandas as pd
 from ncaa_eval import LEAGUE_NAMES
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.model.base import GAME_COLUMNS, FeatureModelConfig, Model
+from ncaa_eval.model.ensemble import MEMBERS_DIR, EnsembleModel
 from ncaa_eval.model.registry import get_model
 from ncaa_eval.ratings.elo import location_sign
 from ncaa_eval.transform.feature_serving import FeatureConfig, FeatureSet, TeamSnapshot
@@ -44,7 +48,10 @@ MODEL_DIR = "model"
 LOADER = "ncaa_eval.model.packaged:load_packaged"
 
 #: Snapshot fields stored per team for a stateless model (besides the per-system ordinals).
-_SNAPSHOT_FIELDS = ("elo", "margin_rating", "net_eff", "form_margin", "win_pct", "ordinal")
+_SNAPSHOT_FIELDS = (
+    "elo", "margin_rating", "net_eff", "adj_off", "adj_def", "adj_tempo", "form_margin",
+    "win_pct", "ordinal",
+)  # fmt: skip
 _ORDINAL_PREFIX = "ordinal_system_"
 
 
@@ -67,6 +74,15 @@ class TeamState:
     snapshot: TeamSnapshot | None
 
 
+@dataclass(frozen=True)
+class PackagedMember:
+    """What :func:`write_packaged` needs of one member of an ensemble."""
+
+    forecaster: Model
+    state: TeamState
+    feature_columns: list[str] | None = None
+
+
 def write_packaged(
     dest: Path,
     *,
@@ -75,15 +91,37 @@ def write_packaged(
     season: int,
     state: TeamState,
     feature_columns: list[str] | None = None,
+    members: Mapping[str, PackagedMember] | None = None,
 ) -> Path:
     """Write a packaged forecaster into the new folder ``dest`` and return it.
 
     Args:
         feature_columns: for a stateless model, the columns it was fitted on, in order (the
             walk-forward drops a column no game has, e.g. ranks in the women's data).
+        members: for an ensemble, each member's forecaster and teams, packaged in
+            ``members/<name>/``.
     """
+    names: list[str] | None = None
+    if isinstance(forecaster, EnsembleModel):
+        names = list(forecaster.members)
+        if members is None or sorted(members) != sorted(names):
+            raise ValueError(f"An ensemble is packaged with its members {names}.")
     dest.mkdir(parents=True, exist_ok=False)
-    forecaster.save(dest / MODEL_DIR)
+    if isinstance(forecaster, EnsembleModel):
+        forecaster.blend_only().save(dest / MODEL_DIR)
+        for name in names or []:
+            assert members is not None
+            m = members[name]
+            write_packaged(
+                dest / MEMBERS_DIR / name,
+                forecaster=m.forecaster,
+                league=league,
+                season=season,
+                state=m.state,
+                feature_columns=m.feature_columns,
+            )
+    else:
+        forecaster.save(dest / MODEL_DIR)
     teams = state.teams[["team_id", "conference", "seed"]].copy()
     teams["team_id"] = teams["team_id"].astype("int64")
     teams["seed"] = teams["seed"].astype("float64")
@@ -102,6 +140,8 @@ def write_packaged(
         "stateful": forecaster.stateful,
         "feature_columns": feature_columns,
     }
+    if names is not None:
+        info["members"] = names
     (dest / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return dest
 
@@ -142,8 +182,13 @@ class PackagedForecaster:
         self.seeds = dict(
             zip(seeded["team_id"].astype(int), seeded["seed"].astype(int), strict=True)
         )
+        #: An ensemble's members, each answering for itself before the blend.
+        self.members = {
+            name: PackagedForecaster(folder / MEMBERS_DIR / name)
+            for name in info.get("members") or []
+        }
         self._features: FeatureSet | None = None
-        if not cls.stateful:
+        if not cls.stateful and not cls.composite:
             config = self.model.get_config()
             features = (
                 config.features if isinstance(config, FeatureModelConfig) else FeatureConfig()
@@ -153,8 +198,14 @@ class PackagedForecaster:
                 for c in teams.columns
                 if c.startswith(_ORDINAL_PREFIX)
             }
+            # A folder packaged before a field existed lacks its column: NaN (not served).
             snapshot = TeamSnapshot(
-                **{f: teams[f].to_numpy(dtype=np.float64) for f in _SNAPSHOT_FIELDS},
+                **{
+                    f: teams[f].to_numpy(dtype=np.float64)
+                    if f in teams.columns
+                    else np.full(len(teams), np.nan)
+                    for f in _SNAPSHOT_FIELDS
+                },
                 ordinal_by_system=systems,
             )
             self._features = FeatureSet(
@@ -235,6 +286,9 @@ class PackagedForecaster:
     ) -> npt.NDArray[np.float64]:
         if len(low) == 0:
             return np.zeros(0)
+        if self.members:
+            each = {n: m._predict_oriented(low, high, court) for n, m in self.members.items()}
+            return np.clip(self.model.predict_proba(pd.DataFrame(each)), 0.0, 1.0)
         conf = self._conferences[self.season]
         rows = pd.DataFrame(
             {

@@ -27,7 +27,9 @@ ENTRY_POINT_GROUP = "ncaa_eval.models"
 # imports (xgboost, scikit-learn) inside the methods that need them.
 _BUILTIN_MODULES = (
     "ncaa_eval.model.elo",
+    "ncaa_eval.model.ensemble",
     "ncaa_eval.model.logistic_regression",
+    "ncaa_eval.model.margin",
     "ncaa_eval.model.xgboost_model",
 )
 

@@ -357,7 +357,7 @@ def _datasets(record: ModelRun, result: WalkForwardResult, prepared: _Prepared) 
     repository, league = prepared.repository, record.league
     history = [s for s in repository.seasons_available(league) if s <= record.end_year]
     games = repository.games(league, history)
-    if not isinstance(result.model, StatefulModel):
+    if not (isinstance(result.model, StatefulModel) or result.model.composite):
         # As walk_forward fits the final model: every game through end_year but the first days
         # of each regular season.
         config = prepared.config
@@ -401,23 +401,14 @@ def _log_model(
     store: RunStore, run_id: str, result: WalkForwardResult, prepared: _Prepared, folder: Path
 ) -> None:
     """Log the run's MLflow Model: the last season's forecaster with its teams' state."""
-    from ncaa_eval.model.packaged import LOADER, write_packaged
+    from ncaa_eval.model.packaged import LOADER
     from ncaa_eval.tracking.models import BASE_REQUIREMENTS, log_run_model, pinned_requirements
-    from ncaa_eval.training.packaging import last_season_teams
+    from ncaa_eval.training.packaging import last_season_teams, package_result
 
-    assert result.forecaster is not None
+    # An ensemble's members are packaged inside it, each with its own teams' state.
+    package_result(folder, result, prepared.repository)
     state = last_season_teams(result, prepared.repository)
     season = result.seasons[-1]
-    write_packaged(
-        folder,
-        forecaster=result.forecaster,
-        league=result.league,
-        season=season,
-        state=state,
-        feature_columns=(
-            None if result.feature_set is None else list(result.feature_set.feature_columns)
-        ),
-    )
     seeded = state.teams.loc[state.teams["seed"].notna(), "team_id"].astype(int).tolist()
     pair = (seeded or state.teams["team_id"].astype(int).tolist())[:2]
     example = pd.DataFrame({"season": [season], "team_a_id": [pair[0]], "team_b_id": [pair[1]]})
@@ -433,10 +424,18 @@ def _log_model(
 
 def _model_distributions(prepared: _Prepared) -> list[str]:
     """What a model class needs to predict beyond ncaa-eval: its own ``pip_requirements``, or
-    for a plugin the distribution that installed it."""
+    for a plugin the distribution that installed it; an ensemble's, those of its members too."""
     import importlib.metadata
 
-    cls = prepared.model_class
-    top = cls.__module__.split(".")[0]
-    plugin = [] if top == "ncaa_eval" else importlib.metadata.packages_distributions().get(top, [])
-    return [*cls.pip_requirements, *plugin]
+    from ncaa_eval.model.ensemble import EnsembleConfig
+
+    config = prepared.config
+    members = config.members if isinstance(config, EnsembleConfig) else ()
+    out: list[str] = []
+    for cls in [prepared.model_class, *(get_model(name) for name in members)]:
+        top = cls.__module__.split(".")[0]
+        plugin = (
+            [] if top == "ncaa_eval" else importlib.metadata.packages_distributions().get(top, [])
+        )
+        out += [*cls.pip_requirements, *plugin]
+    return list(dict.fromkeys(out))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from ncaa_eval.evaluation.walk_forward import WalkForwardResult
 from ncaa_eval.ingest.repository import ParquetRepository
-from ncaa_eval.model.packaged import TeamState
+from ncaa_eval.model.packaged import PackagedMember, TeamState, write_packaged
 from ncaa_eval.transform.feature_serving import TeamSnapshot
 from ncaa_eval.transform.matchups import conference_map
 
@@ -51,13 +54,45 @@ def last_season_teams(result: WalkForwardResult, repository: ParquetRepository) 
             # The feature server walks every game and seed of the history: this is a bug.
             missing = ", ".join(str(t) for t in ids[~found][:5])
             raise RuntimeError(f"No pre-tournament features for team {missing} of {season}.")
+        # Every per-team array of the snapshot, whatever fields it grows.
+        per_team = {
+            f.name: getattr(full, f.name)[rows]
+            for f in fields(TeamSnapshot)
+            if f.name != "ordinal_by_system"
+        }
         snapshot = TeamSnapshot(
-            elo=full.elo[rows],
-            margin_rating=full.margin_rating[rows],
-            net_eff=full.net_eff[rows],
-            form_margin=full.form_margin[rows],
-            win_pct=full.win_pct[rows],
-            ordinal=full.ordinal[rows],
+            **per_team,
             ordinal_by_system={k: v[rows] for k, v in full.ordinal_by_system.items()},
         )
     return TeamState(teams, snapshot)
+
+
+def package_result(dest: Path, result: WalkForwardResult, repository: ParquetRepository) -> Path:
+    """Package the walk-forward's last-season forecaster into the new folder ``dest``.
+
+    An ensemble's members are packaged inside it, each with its own teams' state and columns,
+    from its own walk-forward (:attr:`WalkForwardResult.members`).
+    """
+    assert result.forecaster is not None
+    members = {
+        name: PackagedMember(
+            member.forecaster,
+            last_season_teams(member, repository),
+            _columns(member),
+        )
+        for name, member in result.members.items()
+        if member.forecaster is not None
+    }
+    return write_packaged(
+        dest,
+        forecaster=result.forecaster,
+        league=result.league,
+        season=result.seasons[-1],
+        state=last_season_teams(result, repository),
+        feature_columns=_columns(result),
+        members=members or None,
+    )
+
+
+def _columns(result: WalkForwardResult) -> list[str] | None:
+    return None if result.feature_set is None else list(result.feature_set.feature_columns)
