@@ -318,6 +318,26 @@ MISSING = "<missing data dir>"
             id="config-nested-out-of-range",
         ),
         pytest.param(
+            ["--model", "margin", "--start-year", "2018"],
+            None,
+            r"margin: the spread is fitted on earlier seasons' tournaments and the history holds "
+            r"none before 2018; it needs spread_min_seasons=3: start at 2021 or later",
+            id="margin-spread-too-few-seasons",
+        ),
+        pytest.param(
+            ["--model", "ensemble", "--start-year", "2019"],
+            '{"members": ["elo", "margin"]}',
+            r"ensemble member margin: the spread .* holds 1 \(2018\) before 2019; .* start at "
+            r"2021 or later",
+            id="ensemble-member-cannot-forecast",
+        ),
+        pytest.param(
+            ["--model", "ensemble"],
+            '{"members": ["elo", "ensemble"]}',
+            r"Invalid config for model 'ensemble': members: .*ensemble",
+            id="ensemble-of-itself",
+        ),
+        pytest.param(
             ["--start-year", "2023", "--end-year", "2021"],
             None,
             r"start year 2023 is after end year 2021; give --start-year <= --end-year",

@@ -249,8 +249,9 @@ def split(
 
 def _composite_split(cls: type[Model], repository: ParquetRepository) -> Split:
     """A composite model learns from its members' probabilities: each member walks forward over
-    :data:`SEASONS` (history from the first), the blend learns from the earlier tournaments'
-    forecasts and forecasts the last one's."""
+    the last three of :data:`SEASONS` (history from the store's first season, so a ``margin``
+    member has the earlier tournaments its spread needs), the blend learns from the earlier
+    tournaments' forecasts and forecasts the last one's."""
     from ncaa_eval.evaluation.walk_forward import walk_forward
     from ncaa_eval.model.ensemble import EnsembleModel
 
@@ -259,8 +260,7 @@ def _composite_split(cls: type[Model], repository: ParquetRepository) -> Split:
     columns, won = {}, None
     for name in model.members:
         factory = model.member_factory(name)
-        walked = walk_forward(factory, repository, "M", SEASONS[0], TEST_SEASON,
-                              history_from=SEASONS[0]).predictions  # fmt: skip
+        walked = walk_forward(factory, repository, "M", SEASONS[1], TEST_SEASON).predictions
         walked = walked.set_index(["season", "game_id"])
         columns[name] = walked["pred_win_prob"]
         won = walked["team_a_won"]

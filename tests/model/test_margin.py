@@ -406,12 +406,15 @@ def test_a_walk_forward_starting_too_early_is_one_error_line(
     demo_store: Path, tmp_path: Path, run_cli: Invoke
 ) -> None:
     result = run_cli("train", "--model", "margin", "--data-dir", str(demo_store),
-                     "--start-year", "2018", "--end-year", "2019",
+                     "--start-year", "2019", "--end-year", "2020",
                      "--output-dir", str(tmp_path / "out"),
                      "--tracking-uri", sqlite_uri(tmp_path / "mlflow.db"), expect=1)  # fmt: skip
     lines = result.output.strip().splitlines()
+    # Refused before a run or a store exists (ModelConfig.forecast_problem).
     assert lines == [
-        "Error: margin: the spread is fitted on earlier seasons' tournaments and the training "
-        "games hold none; it needs spread_min_seasons=3: start the walk-forward at 2021 or "
-        "later, or lower spread_min_seasons."
+        "Error: margin: the spread is fitted on earlier seasons' tournaments and the history "
+        "holds 1 (2018) before 2019; it needs spread_min_seasons=3: start later, with 3 "
+        "tournaments before the first forecast season, or lower spread_min_seasons."
     ], result.output
+    assert not (tmp_path / "mlflow.db").exists()
+    assert not (tmp_path / "out").exists()

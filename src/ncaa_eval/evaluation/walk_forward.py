@@ -37,7 +37,9 @@ from ncaa_eval.model.base import (
     GAME_COLUMNS,
     FeatureModelConfig,
     Model,
+    ModelConfig,
     StatefulModel,
+    WalkScope,
     fit_inputs,
 )
 from ncaa_eval.model.ensemble import BlendFit, EnsembleModel, blend
@@ -165,6 +167,7 @@ class WalkHistory:
     #: An ensemble's members' forecasts, by (member, config) then season: a search walks the
     #: members once, whatever blend settings its trials draw.
     _member_forecasts: dict[tuple[str, str], dict[int, pd.DataFrame]] = field(default_factory=dict)
+    _scope: WalkScope | None = None
 
     def oriented_games(self) -> pd.DataFrame:
         """Every game walked, team A the lower id, in (season, day, game id) order."""
@@ -172,6 +175,12 @@ class WalkHistory:
             conferences = conference_map(self.repository.conferences(self.league))
             self._games = orient_games(self.server.all_games(), conferences)
         return self._games
+
+    def scope(self) -> WalkScope:
+        """What the history holds, for :meth:`ModelConfig.forecast_problem` (computed once)."""
+        if self._scope is None:
+            self._scope = walk_scope(self.server, self.league)
+        return self._scope
 
     def features(self, config: FeatureConfig) -> FeatureSet:
         """The features served for ``config`` over the whole history (cached)."""
@@ -182,6 +191,34 @@ class WalkHistory:
         while len(self._features) > self.FEATURE_CACHE:
             del self._features[next(iter(self._features))]
         return found
+
+
+def walk_scope(server: ChronologicalDataServer, league: League) -> WalkScope:
+    """The tournaments played and the seasons with box scores of ``server``'s history."""
+    games = server.all_games()
+    regular = games[~games["is_tournament"].to_numpy(dtype=bool)]
+    box = regular.loc[regular["has_box_score"].to_numpy(dtype=bool), "season"]
+    return WalkScope(
+        league=league,
+        tournaments=tuple(
+            s
+            for s in server.seasons
+            if server.has_tournament(s) and len(server.season(s).tournament)
+        ),
+        box_scores=tuple(sorted({int(s) for s in box})),
+        last=server.seasons[-1],
+    )
+
+
+def check_forecastable(config: ModelConfig, scope: WalkScope, seasons: list[int]) -> None:
+    """Refuse, before anything runs, seasons a model of ``config`` cannot forecast.
+
+    Raises:
+        NcaaEvalError: :meth:`ModelConfig.forecast_problem` names a problem.
+    """
+    problem = config.forecast_problem(scope, seasons)
+    if problem is not None:
+        raise NcaaEvalError(problem)
 
 
 def prepare_history(
@@ -248,6 +285,7 @@ def walk_forward(
         history = prepare_history(repository, league, start, end, history_from)
     hooks = _Hooks(history.seeds, on_season, on_predictions)
     probe = model_factory()
+    check_forecastable(probe.get_config(), history.scope(), history.seasons)
     if isinstance(probe, EnsembleModel):
         result = _walk_composite(probe, history, hooks, fit_final)
     elif isinstance(probe, StatefulModel):
@@ -443,15 +481,10 @@ def _played_before(history: WalkHistory, start: int) -> list[int]:
 
 
 def _can_forecast(model: Model, history: WalkHistory, season: int) -> bool:
-    """Whether ``model`` can forecast ``season``: one reading the adjusted efficiency needs the
-    season's box scores (:func:`require_box_scores`), so an ensemble's blend learns only from
-    earlier tournaments every member forecast."""
-    config = model.get_config()
-    if model.stateful or not isinstance(config, FeatureModelConfig):
-        return True
-    if not config.features.adjusted_efficiency:
-        return True
-    return season in history.features(config.features).box_score_seasons
+    """Whether ``model`` can forecast ``season`` (:meth:`ModelConfig.forecast_problem`: one
+    reading the adjusted efficiency needs the season's box scores, ``margin`` earlier
+    tournaments), so an ensemble's blend learns only from tournaments every member forecast."""
+    return model.get_config().forecast_problem(history.scope(), [season]) is None
 
 
 def _member_forecasts(view: WalkHistory, name: str, factory: Callable[[], Model]) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -38,7 +39,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ncaa_eval.errors import NotFittedError
-from ncaa_eval.transform.feature_serving import FeatureConfig
+from ncaa_eval.transform.feature_serving import FeatureConfig, box_score_problem
 from ncaa_eval.tunable import tunable
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,6 +63,23 @@ GAME_COLUMNS: tuple[str, ...] = (
 
 CONFIG_FILE = "config.json"
 STATE_FILE = "model.json"
+
+
+@dataclass(frozen=True)
+class WalkScope:
+    """What a walk-forward's history holds, for the checks made before anything runs.
+
+    Built by :func:`ncaa_eval.evaluation.walk_forward.walk_scope` from the games only (no feature
+    is served), so ``train`` and ``tune`` refuse an impossible request before a run exists.
+    """
+
+    league: str
+    #: Seasons of the history whose tournament was played, in order.
+    tournaments: tuple[int, ...]
+    #: Seasons with regular-season box scores, in order.
+    box_scores: tuple[int, ...]
+    #: The last season of the history.
+    last: int
 
 
 class ModelConfig(BaseModel):
@@ -92,6 +110,11 @@ class ModelConfig(BaseModel):
     def from_saved(cls, values: dict[str, Any]) -> Self:
         """Validate a saved config (a run's hyperparameters, a saved model's config.json)."""
         return cls.model_validate(cls.complete_saved(values))
+
+    def forecast_problem(self, scope: WalkScope, seasons: Sequence[int]) -> str | None:
+        """Why a model of this config cannot forecast the tournaments of ``seasons`` (in order)
+        from ``scope``'s history, in one line naming the fix; None when it can (the default)."""
+        return None
 
 
 #: The features stateless models use by default, chosen on men's tournaments 2003-2014 only
@@ -131,6 +154,15 @@ class FeatureModelConfig(ModelConfig):
         description="Regular-season games before this DayNum are not used as training rows.",
         json_schema_extra=tunable(0, 130),
     )
+
+    def forecast_problem(self, scope: WalkScope, seasons: Sequence[int]) -> str | None:
+        """The adjusted efficiency needs every forecast season's box scores."""
+        if not self.features.adjusted_efficiency:
+            return None
+        missing = [s for s in seasons if s not in scope.box_scores]
+        if not missing:
+            return None
+        return box_score_problem(scope.league, list(scope.box_scores), missing, scope.last)
 
 
 class Model(ABC):

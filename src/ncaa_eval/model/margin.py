@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -48,7 +49,14 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from ncaa_eval.errors import NcaaEvalError
-from ncaa_eval.model.base import STATE_FILE, FeatureModelConfig, FloatArray, Model, ModelConfig
+from ncaa_eval.model.base import (
+    STATE_FILE,
+    FeatureModelConfig,
+    FloatArray,
+    Model,
+    ModelConfig,
+    WalkScope,
+)
 from ncaa_eval.model.inputs import binary_target, numeric_matrix
 from ncaa_eval.model.registry import register_model
 from ncaa_eval.tunable import tunable
@@ -114,6 +122,28 @@ class MarginConfig(FeatureModelConfig):
                 f"{self.spread_min_seasons}: raise spread_seasons or lower spread_min_seasons."
             )
         return self
+
+    def forecast_problem(self, scope: WalkScope, seasons: Sequence[int]) -> str | None:
+        """Besides the features' needs: the spread needs ``spread_min_seasons`` tournaments in
+        the history before the first forecast season."""
+        problem = super().forecast_problem(scope, seasons)
+        if problem is not None or not seasons:
+            return problem
+        first, need = seasons[0], self.spread_min_seasons
+        before = [s for s in scope.tournaments if s < first]
+        if len(before) >= need:
+            return None
+        held = f"{len(before)} ({', '.join(map(str, before))})" if before else "none"
+        fix = (
+            f"start at {scope.tournaments[need]} or later"
+            if len(scope.tournaments) > need
+            else f"start later, with {need} tournaments before the first forecast season"
+        )
+        return (
+            "margin: the spread is fitted on earlier seasons' tournaments and the history holds "
+            f"{held} before {first}; it needs spread_min_seasons={need}: {fix}, or lower "
+            "spread_min_seasons."
+        )
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ncaa_eval import DEFAULT_EXPERIMENT, DEMO_EXPERIMENT, LEAGUE_NAMES, __version__
 from ncaa_eval.errors import NcaaEvalError
 from ncaa_eval.evaluation.metrics import MetricSet
-from ncaa_eval.evaluation.walk_forward import WalkForwardResult, check_range, walk_forward
+from ncaa_eval.evaluation.walk_forward import (
+    WalkForwardResult,
+    check_forecastable,
+    check_range,
+    walk_forward,
+    walk_scope,
+)
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.ingest.schema import League
 from ncaa_eval.model.base import Model
@@ -110,7 +116,8 @@ def prepare(request: TrainRequest) -> _Prepared:
     """Check everything that can be checked before a run exists.
 
     Raises:
-        NcaaEvalError: unknown model, invalid config, missing store or league, bad years.
+        NcaaEvalError: unknown model, invalid config, missing store or league, bad years, or
+            seasons the model cannot forecast (:meth:`ModelConfig.forecast_problem`).
     """
     model_class = get_model(request.model)
     config = validate_config(model_class.config_class, request.hyperparameters, request.model)
@@ -134,6 +141,7 @@ def prepare(request: TrainRequest) -> _Prepared:
     history = [s for s in available if s <= request.end_year]
     server = ChronologicalDataServer(repository, request.league, history)
     seasons = check_range(server, request.start_year, request.end_year, request.league)
+    check_forecastable(config, walk_scope(server, request.league), seasons)
     if request.output_dir is not None:
         check_writable_dir(request.output_dir, "--output-dir")
     return _Prepared(model_class, config, repository, seasons)

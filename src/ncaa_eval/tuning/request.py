@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ncaa_eval import DEFAULT_EXPERIMENT, DEMO_EXPERIMENT
 from ncaa_eval.errors import NcaaEvalError
-from ncaa_eval.evaluation.walk_forward import WalkHistory, prepare_history
+from ncaa_eval.evaluation.walk_forward import WalkHistory, check_forecastable, prepare_history
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.model.base import Model, ModelConfig
 from ncaa_eval.training.orchestrator import TrainRequest
@@ -117,6 +117,9 @@ def prepare(request: TuneRequest) -> PreparedTune:
         raise NcaaEvalError(f"Model '{request.model}' has nothing to tune: {hint}.")
     repository = checked.repository
     history = prepare_history(repository, request.league, first, last)
+    # The defaults must forecast the window (trial 0); a trial drawing a config that cannot
+    # fails on its own.
+    check_forecastable(model_class.config_class(), history.scope(), history.seasons)
     holdout = request.holdout_years
     if holdout is not None:
         _check_holdout(repository, request, holdout)
