@@ -265,6 +265,26 @@ def bench_elo_pass(ctx: Context) -> list[Row]:
     ]
 
 
+def bench_efficiency_pass(ctx: Context) -> list[Row]:
+    store = ctx.need_store()
+    repeats = ctx.reps(3, 1)
+    cmd = [PYTHON, str(BENCH / "feature_pass.py"), "--data-dir", str(store)]
+    sample = run([*cmd, "--repeats", str(repeats)])
+    out = sample.output
+    return [
+        Row(
+            "adjusted efficiency: added to one feature-server pass, men 1985-2025",
+            f"{spread(out['added'], digits=2)} (pass {median(out['without']):.2f} s without, "
+            f"{median(out['with']):.2f} s with)",
+            "< 5 s",
+            verdict(out["median_added"] < 5.0),
+            f"`bench/feature_pass.py --repeats {repeats}`: the default stateless features with "
+            "and without `adjusted_efficiency`, alternated in one process",
+            out,
+        )
+    ]
+
+
 def bench_train_elo(ctx: Context) -> list[Row]:
     store = ctx.need_store()
     assert ctx.kaggle is not None
@@ -916,6 +936,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Row]], bool]] = {
     "cli_help": (bench_cli_help, True),
     "data_import": (bench_data_import, True),
     "elo_pass": (bench_elo_pass, True),
+    "efficiency_pass": (bench_efficiency_pass, False),
     "train_elo": (bench_train_elo, True),
     "walk_logistic_regression": (bench_walk_logistic, True),
     "walk_xgboost": (bench_walk_xgboost, False),

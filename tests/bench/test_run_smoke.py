@@ -64,3 +64,18 @@ def test_elo_pass_on_the_real_data(tmp_path: Path) -> None:
     (row,) = payload["rows"]
     assert row["values"]["games"] > 190_000
     assert row["verdict"] in {"pass", "MISS"}
+
+
+def test_the_feature_pass_script_times_both_ways(demo_store: Path) -> None:
+    script = REPO_ROOT / "bench" / "feature_pass.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--data-dir", str(demo_store), "--repeats", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    out = json.loads(proc.stdout)
+    assert len(out["without"]) == len(out["with"]) == len(out["added"]) == 2
+    assert all(s > 0 for s in out["without"] + out["with"])
+    assert out["added"] == [w - p for w, p in zip(out["with"], out["without"], strict=True)]
