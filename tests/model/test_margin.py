@@ -413,8 +413,8 @@ def test_a_walk_forward_starting_too_early_is_one_error_line(
     # Refused before a run or a store exists (ModelConfig.forecast_problem).
     assert lines == [
         "Error: margin: the spread is fitted on earlier seasons' tournaments and the history "
-        "holds 1 (2018) before 2019; it needs spread_min_seasons=3: start later, with 3 "
-        "tournaments before the first forecast season, or lower spread_min_seasons."
+        "holds 1 (2018) before 2019; it needs spread_min_seasons=3: start at 2021 or later, or "
+        "lower spread_min_seasons."
     ], result.output
     assert not (tmp_path / "mlflow.db").exists()
     assert not (tmp_path / "out").exists()

@@ -161,6 +161,8 @@ def forecast_pairs(
             f"Season {season} is before the {league} data ({available[0]}-{available[-1]})."
         )
     use_saved = season > end_year and model_dir is not None
+    if not use_saved:
+        _check_refit(config, repository, league, season)
     ids = np.array(sorted(set(team_ids)), dtype=np.int64)
     if isinstance(config, EnsembleConfig):
         p = _composite(config, end_year, model_dir, repository, league, season, ids.tolist())
@@ -215,16 +217,33 @@ def _composite(
     return blend(np.column_stack(members), weights)
 
 
+def _check_refit(config: Any, repository: ParquetRepository, league: League, season: int) -> None:
+    """Refuse in one line a refit for a season the config cannot forecast (``margin`` with too
+    few earlier tournaments, say): :meth:`~ncaa_eval.model.base.ModelConfig.forecast_problem`."""
+    from ncaa_eval.evaluation.walk_forward import walk_scope
+
+    # The whole store, so that the fix can name the first season that works.
+    available = repository.seasons_available(league)
+    scope = walk_scope(ChronologicalDataServer(repository, league, available), league)
+    problem = config.forecast_problem(scope, [season])
+    if problem is not None:
+        raise NcaaEvalError(f"Cannot forecast {season} with this run's config: {problem}")
+
+
 def _blend_before(
     config: EnsembleConfig, repository: ParquetRepository, league: League, season: int
 ) -> npt.NDArray[np.float64]:
     """The ensemble's weights refit on its members' forecasts of the ``blend_seasons``
-    tournaments before ``season`` (equal weights when there is none), as its walk-forward did."""
-    from ncaa_eval.evaluation.walk_forward import walk_forward
+    tournaments before ``season`` that every member can forecast (equal weights when there is
+    none), as its walk-forward did."""
+    from ncaa_eval.evaluation.walk_forward import walk_forward, walk_scope
 
     history = [s for s in repository.seasons_available(league) if s < season]
-    server = ChronologicalDataServer(repository, league, history or None)
-    played = [s for s in history if server.has_tournament(s) and len(server.season(s).tournament)]
+    if not history:
+        return np.full(len(config.members), 1.0 / len(config.members))
+    server = ChronologicalDataServer(repository, league, history)
+    scope = walk_scope(server, league)
+    played = [s for s in scope.tournaments if config.forecast_problem(scope, [s]) is None]
     if not played:
         return np.full(len(config.members), 1.0 / len(config.members))
     # The blend a walk-forward ending with the last of them keeps for the seasons after it.

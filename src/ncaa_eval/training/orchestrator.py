@@ -141,7 +141,9 @@ def prepare(request: TrainRequest) -> _Prepared:
     history = [s for s in available if s <= request.end_year]
     server = ChronologicalDataServer(repository, request.league, history)
     seasons = check_range(server, request.start_year, request.end_year, request.league)
-    check_forecastable(config, walk_scope(server, request.league), seasons)
+    # Against the whole store, so that a fix can name a start year after end_year's history.
+    whole = ChronologicalDataServer(repository, request.league, available or None)
+    check_forecastable(config, walk_scope(whole, request.league), seasons)
     if request.output_dir is not None:
         check_writable_dir(request.output_dir, "--output-dir")
     return _Prepared(model_class, config, repository, seasons)

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ncaa_eval import DEFAULT_EXPERIMENT, DEMO_EXPERIMENT
 from ncaa_eval.errors import NcaaEvalError
-from ncaa_eval.evaluation.walk_forward import WalkHistory, check_forecastable, prepare_history
+from ncaa_eval.evaluation.walk_forward import WalkHistory, prepare_history
 from ncaa_eval.ingest.repository import ParquetRepository
 from ncaa_eval.model.base import Model, ModelConfig
+from ncaa_eval.model.registry import get_model
 from ncaa_eval.training.orchestrator import TrainRequest
 from ncaa_eval.training.orchestrator import prepare as prepare_training
 from ncaa_eval.tuning.space import SearchSpace, load_space
@@ -68,6 +69,8 @@ class PreparedTune:
     request: TuneRequest
     model_class: type[Model]
     space: SearchSpace
+    #: The model's defaults with the search-space file's fixed fields: what the best trial is
+    #: compared with (trial 0 when it lies in the space).
     defaults: ModelConfig
     repository: ParquetRepository
     history: WalkHistory
@@ -96,6 +99,11 @@ def prepare(request: TuneRequest) -> PreparedTune:
             window outside the data, an unwritable output folder.
     """
     first, last = request.tune_years
+    model_class = get_model(request.model)
+    space = load_space(model_class.config_class, request.model, request.space_file)
+    # Checked as `train` checks a run, with the space's fixed fields (a fixed ensemble's
+    # members, say): the defaults with them must forecast the window (trial 0); a trial
+    # drawing a config that cannot fails on its own.
     checked = prepare_training(
         TrainRequest(
             model=request.model,
@@ -104,10 +112,9 @@ def prepare(request: TuneRequest) -> PreparedTune:
             league=request.league,
             data_dir=request.data_dir,
             output_dir=request.output_dir,
+            hyperparameters=space.overrides({}),
         )
     )
-    model_class = checked.model_class
-    space = load_space(model_class.config_class, request.model, request.space_file)
     if not space.dimensions:
         hint = (
             "every searched field is fixed by the search-space file; open a range in it"
@@ -117,9 +124,6 @@ def prepare(request: TuneRequest) -> PreparedTune:
         raise NcaaEvalError(f"Model '{request.model}' has nothing to tune: {hint}.")
     repository = checked.repository
     history = prepare_history(repository, request.league, first, last)
-    # The defaults must forecast the window (trial 0); a trial drawing a config that cannot
-    # fails on its own.
-    check_forecastable(model_class.config_class(), history.scope(), history.seasons)
     holdout = request.holdout_years
     if holdout is not None:
         _check_holdout(repository, request, holdout)
@@ -131,7 +135,7 @@ def prepare(request: TuneRequest) -> PreparedTune:
         request=request,
         model_class=model_class,
         space=space,
-        defaults=model_class.config_class(),
+        defaults=checked.config,
         repository=repository,
         history=history,
         holdout=holdout,
