@@ -592,3 +592,27 @@ def test_tune_searches_the_blend_on_members_walked_once(
     assert best["members"] == list(MEMBERS)
     assert EnsembleConfig.model_validate(best).model_dump(mode="json") == best
     assert payload["default"]["config"]["members"] == list(MEMBERS)
+
+
+def test_a_refit_blends_the_tournaments_every_member_forecasts(demo_store: Path) -> None:
+    from ncaa_eval.errors import NcaaEvalError
+    from ncaa_eval.forecast.pairs import forecast_pairs, tournament_teams
+
+    repository = ParquetRepository(demo_store)
+    config = {"members": ["elo", "margin"]}
+    teams = tournament_teams(repository, "M", 2021)[:6]
+    # 2021: margin has 2018-2020 before it; no earlier tournament has both members' forecasts,
+    # so the blend is the equal-weights prior (the walk-forward does the same).
+    refit = forecast_pairs("ensemble", config, 2025, None, repository, "M", 2021, teams)
+    elo = forecast_pairs("elo", {}, 2025, None, repository, "M", 2021, teams)
+    margin = forecast_pairs("margin", {}, 2025, None, repository, "M", 2021, teams)
+    logit = np.log(elo.prob / (1 - elo.prob)) / 2 + np.log(margin.prob / (1 - margin.prob)) / 2
+    off = ~np.eye(len(teams), dtype=bool)
+    np.testing.assert_allclose(refit.prob[off], (1 / (1 + np.exp(-logit)))[off], atol=1e-9)
+    walked = walk_forward(
+        lambda: EnsembleModel(EnsembleConfig.model_validate(config)), repository, "M", 2021, 2021
+    )
+    assert walked.predictions["pred_win_prob"].notna().all()
+    # 2020: margin cannot forecast it; refused in one line naming the first season that works.
+    with pytest.raises(NcaaEvalError, match=r"Cannot forecast 2020 .* start at 2021 or later"):
+        forecast_pairs("ensemble", config, 2025, None, repository, "M", 2020, teams)
