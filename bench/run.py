@@ -407,8 +407,9 @@ def bench_walk_logistic(ctx: Context) -> list[Row]:
 
 
 def bench_walk_ensemble(ctx: Context) -> list[Row]:
-    # The default members read box-score efficiency, which the men's data has from 2003 only:
-    # the history walked is 1985-2024, the forecasts start in 2003.
+    # margin, a default member, needs three earlier tournaments for its spread (1988 on), and
+    # the blend its blend_seasons before: the history walked is 1985-2024, the forecasts (the
+    # issue's window) 2003-2024.
     return _timed_walk(ctx, "ensemble", 3, 1, start=2003, limit=120)
 
 
