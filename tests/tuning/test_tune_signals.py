@@ -225,6 +225,84 @@ def test_a_signal_stops_every_worker_and_leaves_nothing_running(
     assert "Traceback" not in err, tune.output
 
 
+#: Run in a child process: ``tune`` sends itself SIGINT right after one of Optuna's own writes
+#: (argv[1]): creating a new trial (``ask``, the third) or recording the first complete one
+#: (``tell``). Raised there at once, the signal would leave the trial RUNNING, or end the
+#: command with Optuna's UnboundLocalError instead of "Interrupted.".
+_SIGNAL_INSIDE_OPTUNA = """
+import signal, sys
+from optuna.storages import JournalStorage
+from optuna.trial import TrialState
+from ncaa_eval.cli.main import main
+
+when = sys.argv[1]
+create, set_state = JournalStorage.create_new_trial, JournalStorage.set_trial_state_values
+created = []
+
+
+def create_new_trial(self, study_id, template_trial=None):
+    trial_id = create(self, study_id, template_trial)
+    if when == "ask" and template_trial is None:  # not an enqueued trial
+        created.append(trial_id)
+        if len(created) == 3:
+            print("signal sent", file=sys.stderr, flush=True)
+            signal.raise_signal(signal.SIGINT)
+    return trial_id
+
+
+def set_trial_state_values(self, trial_id, state, values=None):
+    done = set_state(self, trial_id, state, values)
+    if when == "tell" and state == TrialState.COMPLETE:
+        print("signal sent", file=sys.stderr, flush=True)
+        signal.raise_signal(signal.SIGINT)
+    return done
+
+
+JournalStorage.create_new_trial = create_new_trial
+JournalStorage.set_trial_state_values = set_trial_state_values
+sys.argv = ["ncaa-eval", *sys.argv[2:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("when", ["ask", "tell"])
+def test_a_signal_inside_optunas_own_writes_ends_the_trial_in_both_stores(
+    when: str,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    demo_store: Path,
+) -> None:
+    from optuna.trial import TrialState
+
+    folder = Folder(tmp_path)
+    store_copy(shared_template(request.config, tmp_path_factory), folder.db)
+    tune = folder.tune(demo_store, "--trials", "20", window=WINDOW)
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_INSIDE_OPTUNA, when, *tune],
+        cwd=tmp_path,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_child_signals,
+    )
+    output = f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    assert done.returncode == 130, output
+    assert done.stderr.splitlines()[0] == "signal sent", output
+    assert done.stderr.splitlines()[-1] == "Interrupted.", output
+    assert "Traceback" not in done.stderr, output
+
+    import optuna
+
+    study = optuna.load_study(study_name=demo_study(WINDOW), storage=open_journal(folder.journal))
+    assert TrialState.RUNNING not in [t.state for t in study.trials]
+    parent, _ = check_both_stores(folder.uri, study, SEASONS)
+    assert parent.info.status == "KILLED"
+    assert not Path(f"{folder.journal}.lock").exists(), "the journal was left locked"
+
+
 def test_a_worker_killed_mid_trial_is_retried_and_the_study_completes(
     start_tune: Callable[..., Tune],
 ) -> None:

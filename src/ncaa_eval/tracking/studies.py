@@ -85,11 +85,22 @@ class StudyRuns:
                 self.signals.pending()  # dropped: already stopping
 
     def raise_deferred(self) -> None:
-        """Raise a signal that came during a deferred write (see :meth:`end_trial`)."""
+        """Raise a signal that came during a deferred write (see :meth:`end_trial`), or while
+        signals were held."""
         if self.signals is not None:
             noted = self.signals.pending()
             if noted is not None:
                 raise noted
+
+    @contextmanager
+    def let_through(self) -> Iterator[None]:
+        """Inside :meth:`held`: raise a signal noted so far, and signals at once for the block
+        (see :meth:`RunSignals.let_through <ncaa_eval.tracking.RunSignals.let_through>`)."""
+        if self.signals is None:
+            yield
+            return
+        with self.signals.let_through():
+            yield
 
     @property
     def experiment_id(self) -> str:
@@ -204,7 +215,8 @@ class StudyRuns:
             seasons: season -> (that season's Brier, the running Brier through it).
             brier: The final Brier (complete trials).
             params: The trial's hyperparameters (dotted names).
-            quiet: Another error is on its way: only log a failure to write.
+            quiet: Another error is on its way: only log a failure to write (and, unless
+                ``defer``, drop a signal that comes meanwhile).
             defer: Keep a signal that comes meanwhile for :meth:`raise_deferred`, so that the
                 trial ends in Optuna as it did here before the worker stops.
         """
@@ -218,7 +230,7 @@ class StudyRuns:
         ]
         if brier is not None:
             metrics.append(Metric("brier", float(brier), now, 0))
-        with self.held(stopping=quiet, defer=defer):
+        with self.held(stopping=quiet and not defer, defer=defer):
             try:
                 with store_errors(f"Cannot record the end of trial run {run_id}"):
                     self.store.client.log_batch(
@@ -286,6 +298,7 @@ class StudyRuns:
             with store_errors(f"Cannot read trial run {run_id}"):
                 run = self.store.client.get_run(run_id)
             if run.info.status == "RUNNING":
-                self.end_trial(run_id, "failed", {}, None, params, quiet=True)
+                # Not stopping: a signal that comes meanwhile is raised after the caller's hold.
+                self.end_trial(run_id, "failed", {}, None, params, quiet=True, defer=True)
                 closed += 1
         return closed

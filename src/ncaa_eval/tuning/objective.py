@@ -139,6 +139,8 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
+            # Held while Optuna created the trial (see Worker.run): raised here, the trial fails.
+            self.runs.raise_deferred()
             return self._run(trial)
         except SystemExit as exc:  # also one raised by a signal held during a write
             raise Interrupted(exc) from exc
@@ -161,9 +163,14 @@ class Objective:
         flat = {**prepared.space.fixed, **trial.params}
         step = {season: i for i, season in enumerate(self.seasons)}
 
+        # The seasons Optuna has: the run's curve is those, even if a signal comes between a
+        # season's score and its report.
+        reported: list[int] = []
+
         def on_season(season: int, value: float) -> None:
             with self.runs.held():
                 trial.report(value, step[season])
+                reported.append(season)
                 prune = trial.should_prune()
             if prune:
                 raise optuna.TrialPruned(f"running Brier {value:.4f} after {season}")
@@ -174,10 +181,11 @@ class Objective:
         def end(state: str, quiet: bool = True) -> None:
             if created:
                 value = brier.value if state == "complete" else None
+                seasons = {season: brier.seasons[season] for season in reported}
                 # A signal during the last write of a trial that ended well is raised after
                 # Optuna recorded it (Worker.after_trial), so both stores agree.
                 self.runs.end_trial(
-                    created[0], state, brier.seasons, value, flat, quiet=quiet, defer=not quiet
+                    created[0], state, seasons, value, flat, quiet=quiet, defer=not quiet
                 )
 
         try:
@@ -187,7 +195,9 @@ class Objective:
             with self.runs.held():
                 trial.set_user_attr(RUN_ATTR, run_id)
                 trial.set_user_attr(WORKER_ATTR, self.worker)
-            score_config(prepared, config, on_season=on_season, brier=brier)
+            # Only the walk takes a signal at once; the writes around it hold it (Worker.run).
+            with self.runs.let_through():
+                score_config(prepared, config, on_season=on_season, brier=brier)
         except optuna.TrialPruned:
             end("pruned", quiet=False)
             raise

@@ -117,28 +117,29 @@ class Worker:
 
         if self.before_reap is not None:
             self.before_reap()
-        if self.spec.has_heartbeat:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(self.study)
-        host = socket.gethostname()
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            owner = str(t.user_attrs.get(WORKER_ATTR, ""))
-            name, _, pid = owner.rpartition(":")
-            if name == host and pid.isdigit() and not _alive(int(pid)):
-                try:
-                    self.study.tell(t.number, state=TrialState.FAIL)
-                except (ValueError, RuntimeError):
-                    continue  # another worker failed it a moment ago, and re-queues it
-                self.study.enqueue_trial(dict(t.params), user_attrs=retry_user_attrs(t))
-        to_close: dict[str, dict[str, object]] = {}
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
-            run_id = t.user_attrs.get(RUN_ATTR)
-            if isinstance(run_id, str) and run_id not in self._closed:
-                to_close[run_id] = {**self.prepared.space.fixed, **t.params}
-                self._closed.add(run_id)
-        if to_close:
-            self.runs.close_orphans(to_close)
+        with self.runs.held():  # Optuna's writes: a signal is raised after them
+            if self.spec.has_heartbeat:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(self.study)
+            host = socket.gethostname()
+            for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                owner = str(t.user_attrs.get(WORKER_ATTR, ""))
+                name, _, pid = owner.rpartition(":")
+                if name == host and pid.isdigit() and not _alive(int(pid)):
+                    try:
+                        self.study.tell(t.number, state=TrialState.FAIL)
+                    except (ValueError, RuntimeError):
+                        continue  # another worker failed it a moment ago, and re-queues it
+                    self.study.enqueue_trial(dict(t.params), user_attrs=retry_user_attrs(t))
+            to_close: dict[str, dict[str, object]] = {}
+            for t in self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+                run_id = t.user_attrs.get(RUN_ATTR)
+                if isinstance(run_id, str) and run_id not in self._closed:
+                    to_close[run_id] = {**self.prepared.space.fixed, **t.params}
+                    self._closed.add(run_id)
+            if to_close:
+                self.runs.close_orphans(to_close)
 
     def should_stop(self) -> bool:
         """True once the study has N finished trials; waits while others' trials may fail."""
@@ -151,7 +152,8 @@ class Worker:
             if counts.finished + counts.running < target:
                 return False
             # Others' running trials would make N: wait for them to end (or to be found dead).
-            time.sleep(POLL_SECONDS)
+            with self.runs.let_through():
+                time.sleep(POLL_SECONDS)
 
     def is_surplus(self, number: int) -> bool:
         """Whether trial ``number``, just started, is one too many: the finished trials and the
@@ -190,14 +192,18 @@ class Worker:
         objective = Objective(
             self.prepared, self.runs, self.opened.parent_run_id, surplus=self.is_surplus
         )
+        # Signals are held through Optuna's own writes (creating a trial, telling its end: a
+        # signal inside either would leave the trial RUNNING, or the journal half written) and
+        # the callbacks; the objective raises one at its start and lets them through for the walk.
         try:
-            self.study.optimize(
-                objective,
-                timeout=timeout,
-                callbacks=[self.after_trial],
-                gc_after_trial=False,
-                catch=(SurplusTrialError,),
-            )
+            with self.runs.held():
+                self.study.optimize(
+                    objective,
+                    timeout=timeout,
+                    callbacks=[self.after_trial],
+                    gc_after_trial=False,
+                    catch=(SurplusTrialError,),
+                )
         except Interrupted as exc:
             raise exc.exit from None
 
